@@ -1,0 +1,2 @@
+# The repository root is on sys.path (rootdir conftest), so `import impl`, `conformance` and
+# `benchmarks` work from a plain checkout.
