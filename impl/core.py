@@ -353,7 +353,10 @@ class PowConst(Function):
         c = self.c
         if np.ndim(c) == 0 and c == 0:
             return gy * 0
-        gx = gy * c * x ** (c - 1)
+        # Zeros of an array exponent get the exponent 1, not -1: their term c * x**(c-1) is then
+        # 0 * x, which is 0 also at x == 0 (0 * 0**-1 would be nan), as for a scalar exponent 0.
+        exponent = c - 1 if np.ndim(c) == 0 else get_array_module(c).where(c == 0, 1, c - 1)
+        gx = gy * c * x ** exponent
         if gx.shape != x.shape:
             gx = _functions().sum_to(gx, x.shape)
         return gx

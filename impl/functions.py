@@ -243,7 +243,7 @@ class _Extremum(_Reduction):
                 weight = xp.divide(hit, count, dtype=weight_dtype)
         else:
             weight = hit.astype(weight_dtype)
-        return self.restore(gy) * Variable(weight)
+        return self.restore(gy) * Variable(xp.asarray(weight))
 
 
 class Max(_Extremum):
@@ -278,10 +278,11 @@ class ExclusiveProd(Function):
             return xp.prod(x, axis=self.axes, keepdims=True) / x
         grouped, undo = _group_last(xp, x, self.axes)
         ones = xp.ones(grouped.shape[:-1] + (1,), dtype=x.dtype)
-        # Product of everything left of each element, times everything right of it.
-        left = xp.cumprod(xp.concatenate([ones, grouped[..., :-1]], axis=-1), axis=-1)
+        # Product of everything left of each element, times everything right of it (the last
+        # running product, of the whole group, is dropped: so an empty group stays empty).
+        left = xp.cumprod(xp.concatenate([ones, grouped], axis=-1), axis=-1)[..., :-1]
         rev = grouped[..., ::-1]
-        right = xp.cumprod(xp.concatenate([ones, rev[..., :-1]], axis=-1), axis=-1)[..., ::-1]
+        right = xp.cumprod(xp.concatenate([ones, rev], axis=-1), axis=-1)[..., :-1][..., ::-1]
         return undo(left * right)
 
     def backward(self, g):
