@@ -98,7 +98,8 @@ class ReLU(Function):
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
-        return gy * Variable(self.inputs[0].data > 0)
+        x = self.inputs[0].data
+        return gy * Variable(get_array_module(x).asarray(x > 0))
 
 
 class Clip(Function):

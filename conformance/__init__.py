@@ -1,0 +1,1 @@
+"""Conformance of DeZero-style autodiff implementations against JAX."""

@@ -1,0 +1,241 @@
+"""The pytest plugin behind the conformance suite (registered by the root conftest.py).
+
+Each catalogue case becomes one test item named by its case id, e.g.
+`conformance/test_ops.py::sum[float32-(2,3,4)-axis=(2,-3)-keepdims=True]`.
+"""
+import fnmatch
+import importlib
+import os
+import pathlib
+import time
+import tomllib
+import warnings
+
+import pytest
+
+from conformance.catalogue import CATALOGUE
+from conformance import report as report_module
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DIVERGENCES_DIR = pathlib.Path(__file__).resolve().parent / "known_divergences"
+CASE_TIMEOUT_S = 300  # the first case of a chunk compiles its whole batch
+
+
+class CaseSuite:
+    """Placed in a test module, expands into one item per catalogue case."""
+
+    def __init__(self, ops=None):
+        self.ops = ops
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conformance", "DeZero-API conformance against JAX")
+    group.addoption("--impl", default="impl",
+                    help="module under test, exposing Variable and functions (default: impl)")
+    group.addoption("--jax-platform", default=None, choices=("cpu", "gpu", "tpu"),
+                    help="JAX platform for the references (default: $JAX_PLATFORMS, else cpu)")
+    group.addoption("--conformance-seed", type=int, default=0,
+                    help="global seed mixed into every case's seed (default 0)")
+    group.addoption("--report-dir", default=None,
+                    help="write conformance.md and conformance.json there")
+    group.addoption("--known-divergences", default=None,
+                    help="TOML file of strict xfails (default: known_divergences/<impl>.toml)")
+    group.addoption("--jax-cache-dir", default=os.environ.get("JAX_COMPILATION_CACHE_DIR",
+                                                              str(ROOT / ".jax_cache")),
+                    help="JAX persistent compilation cache ('' disables)")
+
+
+def _platform(config):
+    chosen = config.getoption("--jax-platform")
+    if chosen:
+        return chosen
+    env = os.environ.get("JAX_PLATFORMS", "").split(",")[0].strip()
+    return {"cuda": "gpu", "rocm": "gpu"}.get(env, env) or "cpu"
+
+
+def _is_controller(config):
+    return not hasattr(config, "workerinput")
+
+
+class ConformanceState:
+    """Per-process state: the module under test, the references, the divergences file."""
+
+    def __init__(self, config):
+        self.config = config
+        self.impl_name = config.getoption("--impl")
+        self.platform = _platform(config)
+        self.seed = config.getoption("--conformance-seed")
+        self.divergences_path = pathlib.Path(
+            config.getoption("--known-divergences")
+            or DIVERGENCES_DIR / f"{self.impl_name.rsplit('.', 1)[-1]}.toml")
+        self.divergences = load_divergences(self.divergences_path)
+        self._checker = None
+        self.results = report_module.Aggregate()
+        self.started = time.time()
+        self.backend = None
+
+    def checker(self):
+        if self._checker is None:
+            from conformance.checks import Checker
+            from conformance.reference import ReferenceStore, backend_info, configure_jax
+            cache = self.config.getoption("--jax-cache-dir")
+            configure_jax(self.platform, cache or None)
+            self.backend = backend_info()
+            impl = importlib.import_module(self.impl_name)
+            for attr in ("Variable", "functions"):
+                if not hasattr(impl, attr):
+                    raise pytest.UsageError(f"--impl {self.impl_name}: the module has no {attr}; "
+                                            "a DeZero-style module exposes Variable and functions")
+            self._checker = Checker(impl, ReferenceStore(self.seed), self.backend["backend"],
+                                    self.impl_name)
+        return self._checker
+
+
+def load_divergences(path):
+    """[[divergence]] entries of {cases: glob over case ids, reason: why}."""
+    if not path.exists():
+        return []
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as error:
+        raise pytest.UsageError(f"{path}: not valid TOML: {error}") from None
+    entries = data.get("divergence", [])
+    for entry in entries:
+        if not isinstance(entry.get("cases"), str) or not isinstance(entry.get("reason"), str):
+            raise pytest.UsageError(f"{path}: every [[divergence]] needs a 'cases' glob and a 'reason'")
+    return entries
+
+
+def stale_divergences(entries, case_ids):
+    return [e for e in entries if not any(fnmatch.fnmatchcase(cid, e["cases"]) for cid in case_ids)]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "conformance: a case of the JAX conformance suite")
+    config._conformance = ConformanceState(config)
+    if _is_controller(config):
+        config.pluginmanager.register(ConformanceReporter(config), "conformance-reporter")
+
+
+def pytest_report_header(config):
+    state = config._conformance
+    total = sum(len(op.cases()) for op in CATALOGUE)
+    return [f"conformance: {total:,} cases over {len(CATALOGUE)} ops; impl under test: "
+            f"{state.impl_name}; JAX platform: {state.platform}; seed {state.seed}; "
+            f"known divergences: {state.divergences_path.name} ({len(state.divergences)} entries)"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    if not isinstance(obj, CaseSuite):
+        return None
+    state = collector.config._conformance
+    items = []
+    for op in CATALOGUE:
+        if obj.ops is not None and op.name not in obj.ops:
+            continue
+        for case in op.cases():
+            item = ConformanceItem.from_parent(collector, name=case.id, case=case)
+            for entry in state.divergences:
+                if fnmatch.fnmatchcase(case.id, entry["cases"]):
+                    item.add_marker(pytest.mark.xfail(reason=entry["reason"], strict=True))
+                    break
+            items.append(item)
+    return items
+
+
+class ConformanceItem(pytest.Item):
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+        self.add_marker(pytest.mark.conformance)
+        self.add_marker(pytest.mark.timeout(CASE_TIMEOUT_S))
+        self.user_properties.append(("conformance", self._facets()))
+
+    def _facets(self):
+        case = self.case
+        return {"op": case.op, "dtype": case.dtype, **case.facet_dict}
+
+    def runtest(self):
+        state = self.config._conformance
+        from conformance.checks import MissingOp
+        if self.case.dtype == "float64":
+            from conformance.reference import supports_float64
+            state.checker()
+            if not supports_float64():
+                pytest.skip(f"JAX backend {state.backend['backend']} has no float64")
+        checker = state.checker()
+        props = dict(self.user_properties)["conformance"]
+        props["backend"] = state.backend
+        with warnings.catch_warnings():
+            # Empty means, 0/0 gradients and the like warn by design; the values are checked.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                outcome = checker.run(self.case)
+            except MissingOp as missing:
+                pytest.skip(str(missing))
+        props.update(worst_ratio=outcome.worst_ratio, worst_abs=outcome.worst_abs,
+                     checks=list(outcome.checks))
+
+    def repr_failure(self, excinfo):
+        from conformance.checks import Mismatch
+        if excinfo.errisinstance(Mismatch):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class ConformanceReporter:
+    """On the controlling process: collects every case's outcome (from xdist workers too) and
+    writes the summary and the Markdown/JSON report."""
+
+    def __init__(self, config):
+        self.config = config
+        self.state = config._conformance
+
+    def pytest_runtest_logreport(self, report):
+        props = dict(report.user_properties).get("conformance")
+        if props is not None:
+            self.state.results.add(report, props)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        state = self.state
+        if not state.results.total:
+            return
+        all_ids = [case.id for op in CATALOGUE for case in op.cases()]
+        stale = stale_divergences(state.divergences, all_ids)
+        meta = {
+            "impl": state.impl_name,
+            "seed": state.seed,
+            "platform_requested": state.platform,
+            "wall_seconds": round(time.time() - state.started, 1),
+            "known_divergences_file": _display_path(state.divergences_path),
+            "stale_divergences": stale,
+            "domain_cases": len(all_ids),
+        }
+        tr = terminalreporter
+        tr.section("conformance")
+        for line in state.results.summary_lines(meta):
+            tr.write_line(line)
+        for entry in stale:
+            tr.write_line(f"stale known divergence (matches no case): {entry['cases']!r}: "
+                          f"{entry['reason']}", yellow=True)
+        out_dir = self.config.getoption("--report-dir")
+        if out_dir:
+            paths = state.results.write(pathlib.Path(out_dir), meta)
+            tr.write_line("conformance report: " + ", ".join(str(p) for p in paths))
+
+
+def _display_path(path):
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "load":
+        return None  # an explicit --dist choice stands
+    from conformance.scheduling import ReferenceScopeScheduling
+    return ReferenceScopeScheduling(config, log)
