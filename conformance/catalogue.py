@@ -110,6 +110,14 @@ def distinct(rng, shape, dtype):
     return (rng.permutation(n).reshape(shape) * 0.5 + rng.uniform(-0.1, 0.1, size=shape)).astype(dtype)
 
 
+def spread(rng, shape, dtype):
+    """Distinct integers (as floats), so every group's deviations from its mean are at least 1/2
+    and computed exactly: var/std derivatives divide by the spread and are otherwise
+    ill-conditioned when two values of a small group happen to be close."""
+    n = math.prod(shape)
+    return (rng.permutation(n).reshape(shape) - (n - 1) // 2).astype(dtype)
+
+
 def near_one_with_zeros(rng, shape, dtype):
     """Magnitudes near 1 (products of 120 stay in range) with about one value in six exactly 0,
     so reduction groups hold no, one and several zeros."""
@@ -151,6 +159,7 @@ class OpInfo:
     numeric_draw: Optional[Callable] = None   # draw for central differences, where differentiable
     differentiable: Optional[tuple] = None    # input positions that get gradients (None: all)
     normwise: bool = False    # derivatives cancel to ~0 out of large terms: compare normwise
+    linear: bool = False      # (piecewise) linear in its inputs: every Hessian-vector product is 0
     description: str = ""
 
     def cases(self):
@@ -290,11 +299,12 @@ def _transpose_domain(op):
                 kind = "negative" if any(a < 0 for a in perm) else "permutation"
                 yield Case(op.name, dtype, (shape,), (("axes", perm),), (("axes", canonical),),
                            (("axes", kind),))
-        for shape, perm in (((2, 3), (0, 0)), ((2, 3), (0, 2)), ((2, 3), (1, -1))):
-            yield Case(op.name, dtype, (shape,), (("axes", perm),), None, (("axes", "invalid"),),
-                       "jax")
-        # Too few axes: JAX says TypeError, NumPy ValueError (kept, as for other shape errors).
-        yield Case(op.name, dtype, ((2, 3),), (("axes", (0,)),), None, (("axes", "invalid"),), "numpy")
+        yield Case(op.name, dtype, ((2, 3),), (("axes", (0, 2)),), None, (("axes", "invalid"),), "jax")
+        # Repeated or missing axes: JAX says TypeError, NumPy ValueError (kept, as for other
+        # shape errors).
+        for perm in ((0,), (0, 0), (1, -1)):
+            yield Case(op.name, dtype, ((2, 3),), (("axes", perm),), None, (("axes", "invalid"),),
+                       "numpy")
 
 
 def _reshape_domain(op):
@@ -515,15 +525,15 @@ def _binary(name, operator, **extra):
 
 CATALOGUE = [
     # --- reductions: the heart of the suite
-    OpInfo(**_reduction("sum", lambda: _jnp().sum, np.sum, domain=reduction_domain(),
+    OpInfo(**_reduction("sum", lambda: _jnp().sum, np.sum, domain=reduction_domain(), linear=True,
                         description="F.sum(x, axis, keepdims)")),
-    OpInfo(**_reduction("mean", lambda: _jnp().mean, np.mean, domain=reduction_domain(),
+    OpInfo(**_reduction("mean", lambda: _jnp().mean, np.mean, domain=reduction_domain(), linear=True,
                         description="F.mean(x, axis, keepdims); NaN over an empty axis")),
     OpInfo(**_reduction("max", lambda: _jnp().max, np.max, domain=reduction_domain(),
-                        draw=each(with_ties), numeric_draw=each(distinct),
+                        draw=each(with_ties), numeric_draw=each(distinct), linear=True,
                         description="F.max: tied maxima share the gradient equally, as in JAX")),
     OpInfo(**_reduction("min", lambda: _jnp().min, np.min, domain=reduction_domain(),
-                        draw=each(with_ties), numeric_draw=each(distinct),
+                        draw=each(with_ties), numeric_draw=each(distinct), linear=True,
                         description="F.min: tied minima share the gradient equally, as in JAX")),
     OpInfo(**_reduction("prod", lambda: _jnp().prod, np.prod, domain=reduction_domain(),
                         draw=each(near_one_with_zeros), tolerance=2.0,
@@ -532,10 +542,11 @@ CATALOGUE = [
                         domain=reduction_domain(), description="F.logsumexp; -inf over an empty axis")),
     OpInfo(**_reduction("var", lambda: _jnp().var, np.var,
                         domain=reduction_domain(extra=({"ddof": 0},), extra_canonical_only=({"ddof": 1},)),
-                        normwise=True, description="F.var(x, axis, keepdims, ddof)")),
+                        draw=each(spread), normwise=True,
+                        description="F.var(x, axis, keepdims, ddof)")),
     OpInfo(**_reduction("std", lambda: _jnp().std, np.std,
                         domain=reduction_domain(extra=({"ddof": 0},), extra_canonical_only=({"ddof": 1},)),
-                        normwise=True, tolerance=4.0,  # derivatives divide by the spread
+                        draw=each(spread), normwise=True, tolerance=4.0,
                         description="F.std(x, axis, keepdims, ddof)")),
     # --- elementwise
     OpInfo(**_unary("exp", lambda: _jnp().exp, np.exp)),
@@ -548,22 +559,22 @@ CATALOGUE = [
     OpInfo(**_unary("sigmoid", lambda: _jax().nn.sigmoid, lambda x: 1 / (1 + np.exp(-x)),
                     tolerance=2.0, domain=unary_domain(dtypes=FLOATS))),  # jax.nn rejects ints
     OpInfo(**_unary("relu", lambda: _jax().nn.relu, lambda x: np.maximum(x, 0),
-                    draw=each(away_from_zero))),
+                    draw=each(away_from_zero), linear=True)),
     OpInfo(name="clip", impl=lambda F, x, x_min, x_max: F.clip(x, x_min, x_max),
            reference=lambda x, x_min, x_max: _jnp().clip(x, x_min, x_max),
            numpy=lambda x, x_min, x_max: np.clip(x, x_min, x_max), draw=each(away_from_zero),
            domain=unary_domain(params=({"x_min": -1.0, "x_max": 1.0}, {"x_min": 0.0, "x_max": None},
                                        {"x_min": None, "x_max": 0.0})),
-           needs=("clip",)),
+           needs=("clip",), linear=True),
     OpInfo(name="neg", impl=lambda F, x: -x, reference=lambda x: -x, numpy=lambda x: -x,
-           domain=unary_domain()),
+           domain=unary_domain(), linear=True),
     OpInfo(name="pow", impl=lambda F, x, c: x ** c, reference=lambda x, c: x ** c,
            numpy=lambda x, c: x ** c, draw=each(positive),
            domain=unary_domain(dtypes=FLOATS, params=({"c": 2}, {"c": 3}, {"c": 0.5}, {"c": -1.5},
                                                      {"c": 0}, {"c": 1})),
            description="x ** c for a constant exponent"),
-    OpInfo(**_binary("add", lambda a, b: a + b)),
-    OpInfo(**_binary("sub", lambda a, b: a - b)),
+    OpInfo(**_binary("add", lambda a, b: a + b, linear=True)),
+    OpInfo(**_binary("sub", lambda a, b: a - b, linear=True)),
     OpInfo(**_binary("mul", lambda a, b: a * b)),
     OpInfo(**_binary("div", lambda a, b: a / b, draw=each(positive))),
     OpInfo(**_binary("pow_variable", lambda a, b: a ** b, draw=_pow_variable_draw,
@@ -573,30 +584,32 @@ CATALOGUE = [
     OpInfo(name="broadcast_to", impl=lambda F, x, shape: F.broadcast_to(x, shape),
            reference=lambda x, shape: _jnp().broadcast_to(x, shape),
            numpy=lambda x, shape: np.broadcast_to(x, shape), domain=_broadcast_to_domain,
-           needs=("broadcast_to",)),
+           needs=("broadcast_to",), linear=True),
     OpInfo(name="sum_to", impl=lambda F, x, shape: F.sum_to(x, shape), reference=_jax_sum_to,
-           numpy=_check_sum_to, domain=_sum_to_domain, needs=("sum_to",),
+           numpy=_check_sum_to, domain=_sum_to_domain, needs=("sum_to",), linear=True,
            length=lambda shapes, kw: max(1, domains.size(shapes[0]) // max(1, domains.size(kw["shape"])))),
     OpInfo(name="reshape", impl=lambda F, x, shape: F.reshape(x, shape),
            reference=lambda x, shape: _jnp().reshape(x, shape),
-           numpy=lambda x, shape: np.reshape(x, shape), domain=_reshape_domain, needs=("reshape",)),
+           numpy=lambda x, shape: np.reshape(x, shape), domain=_reshape_domain, needs=("reshape",),
+           linear=True),
     OpInfo(name="transpose", impl=lambda F, x, axes: F.transpose(x, axes),
            reference=lambda x, axes: _jnp().transpose(x, axes),
            numpy=lambda x, axes: np.transpose(x, axes), domain=_transpose_domain,
-           needs=("transpose",)),
+           needs=("transpose",), linear=True),
     OpInfo(name="expand_dims", impl=lambda F, x, axis: F.expand_dims(x, axis),
            reference=lambda x, axis: _jnp().expand_dims(x, axis),
            numpy=lambda x, axis: np.expand_dims(x, axis), domain=_expand_dims_domain,
-           needs=("expand_dims",)),
+           needs=("expand_dims",), linear=True),
     OpInfo(name="squeeze", impl=lambda F, x, axis: F.squeeze(x, axis),
            reference=lambda x, axis: _jnp().squeeze(x, axis),
-           numpy=lambda x, axis: np.squeeze(x, axis), domain=_squeeze_domain, needs=("squeeze",)),
+           numpy=lambda x, axis: np.squeeze(x, axis), domain=_squeeze_domain, needs=("squeeze",),
+           linear=True),
     OpInfo(name="flatten", impl=lambda F, x: F.flatten(x), reference=lambda x: _jnp().ravel(x),
-           numpy=np.ravel, domain=unary_domain(), needs=("flatten",),
+           numpy=np.ravel, domain=unary_domain(), needs=("flatten",), linear=True,
            description="NumPy's ravel semantics (1-D result)"),
     OpInfo(name="get_item", impl=lambda F, x, index: x[make_index(index)],
            reference=lambda x, index: x[_index_for_jax(index)],
-           numpy=lambda x, index: x[make_index(index)], domain=_get_item_domain,
+           numpy=lambda x, index: x[make_index(index)], domain=_get_item_domain, linear=True,
            description="x[index]: ints, slices, Ellipsis, None, integer arrays, boolean masks"),
     # --- linear algebra, normalizers, losses
     OpInfo(name="matmul", impl=lambda F, a, b: a @ b, reference=_matmul_highest, numpy=np.matmul,

@@ -40,9 +40,9 @@ def pytest_addoption(parser):
                     help="write conformance.md and conformance.json there")
     group.addoption("--known-divergences", default=None,
                     help="TOML file of strict xfails (default: known_divergences/<impl>.toml)")
-    group.addoption("--jax-cache-dir", default=os.environ.get("JAX_COMPILATION_CACHE_DIR",
-                                                              str(ROOT / ".jax_cache")),
-                    help="JAX persistent compilation cache ('' disables)")
+    group.addoption("--conformance-cache", default=str(ROOT / ".conformance_cache"),
+                    help="folder for JAX's compilation cache (jax/) and computed references "
+                         "(references/); '' disables both")
 
 
 def _platform(config):
@@ -78,16 +78,17 @@ class ConformanceState:
         if self._checker is None:
             from conformance.checks import Checker
             from conformance.reference import ReferenceStore, backend_info, configure_jax
-            cache = self.config.getoption("--jax-cache-dir")
-            configure_jax(self.platform, cache or None)
+            cache = self.config.getoption("--conformance-cache")
+            cache = pathlib.Path(cache) if cache else None
+            configure_jax(self.platform, cache and cache / "jax")
             self.backend = backend_info()
             impl = importlib.import_module(self.impl_name)
             for attr in ("Variable", "functions"):
                 if not hasattr(impl, attr):
                     raise pytest.UsageError(f"--impl {self.impl_name}: the module has no {attr}; "
                                             "a DeZero-style module exposes Variable and functions")
-            self._checker = Checker(impl, ReferenceStore(self.seed), self.backend["backend"],
-                                    self.impl_name)
+            store = ReferenceStore(self.seed, cache and cache / "references")
+            self._checker = Checker(impl, store, self.backend["backend"], self.impl_name)
         return self._checker
 
 

@@ -8,7 +8,10 @@ With JAX's persistent compilation cache a warm run compiles nothing.
 """
 import dataclasses
 import functools
+import hashlib
 import os
+import pathlib
+import pickle
 from typing import Optional
 
 import numpy as np
@@ -17,6 +20,7 @@ from conformance.catalogue import BY_NAME, seed_of
 
 PLATFORMS = ("cpu", "gpu", "tpu")
 MAX_BATCH = 48
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 def configure_jax(platform=None, cache_dir=None):
@@ -84,43 +88,47 @@ def draw_inputs(op, case, seed):
 
 
 class ReferenceStore:
-    """Computes references chunk by chunk, on first demand, and keeps them for the session."""
+    """Computes references chunk by chunk, on first demand, and keeps them for the session.
 
-    def __init__(self, global_seed=0):
+    With a `cache_dir`, each chunk's JAX results are also kept on disk under a name that digests
+    everything they depend on (the cases, the seed, the JAX version and device, the source of the
+    catalogue and of this module), so a warm run does not run JAX at all."""
+
+    def __init__(self, global_seed=0, cache_dir=None):
         self.global_seed = global_seed
+        self.cache_dir = pathlib.Path(cache_dir) if cache_dir else None
         self._values = {}
 
     def get(self, case):
         key = canonical_key(case, self.global_seed)
         if key not in self._values:
-            self._compute_chunk(_chunk_of(case))
+            self._fill_chunk(_chunk_of(case))
         return self._values[key]
 
-    def _compute_chunk(self, chunk):
+    def _fill_chunk(self, chunk):
         op = BY_NAME[chunk[0].op]
         prepared = {}
         for case in chunk:
             key = canonical_key(case, self.global_seed)
-            prepared[key] = self._prepare(op, case, key)
-        batch = [(key, case) for case, (key, ref) in zip(chunk, prepared.items()) if ref.error is None]
-        if batch:
-            try:
-                results = _run_batch(op, [(c, prepared[k]) for k, c in batch])
-            except Exception:
-                # Some case JAX rejects (e.g. an op it does not define there): find it alone.
-                results = []
-                for key, case in batch:
-                    try:
-                        results.extend(_run_batch(op, [(case, prepared[key])]))
-                    except Exception as error:  # noqa: BLE001 - JAX's own error is the reference
-                        prepared[key].error = error
-                        results.append(None)
-            for (key, _), result in zip(batch, results):
-                if result is not None:
-                    value, grads, hvps = result
-                    ref = prepared[key]
-                    ref.value, ref.grads, ref.hvps = value, grads, hvps
-        self._values.update(prepared)
+            prepared[key] = (case, self._prepare(op, case, key))
+        path = self._cache_path(op, prepared)
+        results = _load(path)
+        if results is None:
+            results = _compute(op, [item for item in prepared.values() if item[1].error is None])
+            _save(path, results)
+        for (case, ref), result in zip(prepared.values(), _spread(prepared, results)):
+            if result is not None:
+                ref.value, ref.grads, ref.hvps, error = result
+                ref.error = ref.error or error
+            if op.linear and ref.tangents is not None and ref.error is None:
+                ref.hvps = [np.zeros_like(t) for t in ref.tangents]
+            self._values[canonical_key(case, self.global_seed)] = ref
+
+    def _cache_path(self, op, prepared):
+        if self.cache_dir is None:
+            return None
+        digest = hashlib.blake2b(repr((_fingerprint(), list(prepared))).encode(), digest_size=12)
+        return self.cache_dir / f"{op.name}-{digest.hexdigest()}.pkl"
 
     def _prepare(self, op, case, key):
         seed = seed_of(*key)
@@ -170,30 +178,48 @@ def expected_error(op, case, inputs):
     return None
 
 
+def _spread(prepared, results):
+    """Results of the cases that went to JAX, in `prepared` order, None for the others."""
+    it = iter(results)
+    return [next(it) if ref.error is None else None for _, ref in prepared.values()]
+
+
+def _compute(op, items):
+    """(value, grads, hvps, error) for each (case, reference) item, batched in one jitted
+    program; if JAX rejects the batch, case by case to find which it rejects."""
+    if not items:
+        return []
+    try:
+        return _run_batch(op, items)
+    except Exception:  # noqa: BLE001 - JAX's own error is the reference; found below
+        pass
+    results = []
+    for item in items:
+        try:
+            results.extend(_run_batch(op, [item]))
+        except Exception as error:  # noqa: BLE001
+            results.append((None, None, None, error))
+    return results
+
+
 def _run_batch(op, items):
-    """One jitted program for all (case, prepared reference) items; returns per item
-    (value, grads, hvps) as NumPy arrays."""
     import jax
     signature = tuple((case.canonical, tuple(x.shape for x in ref.inputs), ref.cotangent is not None,
-                       ref.tangents is not None) for case, ref in items)
+                       ref.tangents is not None and not op.linear) for case, ref in items)
     program = _compiled(op.name, signature)
-    args = [(ref.inputs, ref.cotangent, ref.tangents) for _, ref in items]
-    out = jax.device_get(program(args))
-    results = []
-    for value, grads, hvps in out:
-        results.append((np.asarray(value),
-                        None if grads is None else [np.asarray(g) for g in grads],
-                        None if hvps is None else [np.asarray(h) for h in hvps]))
-    return results
+    out = jax.device_get(program([(ref.inputs, ref.cotangent, ref.tangents) for _, ref in items]))
+    return [(np.asarray(value),
+             None if grads is None else [np.asarray(g) for g in grads],
+             None if hvps is None else [np.asarray(h) for h in hvps],
+             None) for value, grads, hvps in out]
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(op_name, signature):
     import jax
-    import jax.numpy as jnp
     op = BY_NAME[op_name]
 
-    def one(canonical, args):
+    def one(canonical, with_hvp, args):
         inputs, cotangent, tangents = args
         kwargs = dict(canonical)
         positions = op.grad_positions(len(inputs))
@@ -205,23 +231,60 @@ def _compiled(op_name, signature):
             return op.reference(*full, **kwargs)
 
         primals = [inputs[i] for i in positions]
+        value = f(*primals)
         if cotangent is None:
-            return f(*primals), None, None
-        value, vjp = jax.vjp(f, *primals)
-        grads = vjp(cotangent)
-        if tangents is None:
-            return value, grads, None
+            return value, None, None
 
-        def pairing(*diff):
-            return sum(jnp.sum(g * t) for g, t in zip(jax.vjp(f, *diff)[1](cotangent), tangents))
+        def gradient(*diff):
+            return jax.vjp(f, *diff)[1](cotangent)
 
-        hvps = jax.grad(pairing, argnums=tuple(range(len(primals))))(*primals)
+        if not with_hvp:
+            return value, gradient(*primals), None
+        # Forward over reverse: the derivative of the gradient along the tangent is the
+        # Hessian-vector product, and the primal output of the jvp is the gradient itself.
+        grads, hvps = jax.jvp(gradient, tuple(primals), tuple(tangents))
         return value, grads, hvps
 
     def program(all_args):
-        return [one(canonical, args) for (canonical, *_), args in zip(signature, all_args)]
+        return [one(canonical, with_hvp, args)
+                for (canonical, _, _, with_hvp), args in zip(signature, all_args)]
 
-    return jax.jit(program)
+    # The programs run once, in milliseconds; compiling them is the cost, so skip LLVM's
+    # expensive optimizations (values are unaffected: no fast-math is enabled).
+    return jax.jit(program, compiler_options=FAST_COMPILE)
+
+
+@functools.lru_cache(maxsize=None)
+def _fingerprint():
+    import jax
+    info = backend_info()
+    here = pathlib.Path(__file__).resolve().parent
+    sources = b"".join((here / name).read_bytes() for name in ("catalogue.py", "domains.py", "reference.py"))
+    return (info["jax_version"], info["backend"], info["device"], info["x64"], np.__version__,
+            jax.config.jax_default_matmul_precision, hashlib.sha256(sources).hexdigest())
+
+
+def _load(path):
+    if path is None or not path.exists():
+        return None
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
+        return None
+
+
+def _save(path, results):
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            pickle.dump(results, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: concurrent workers never read half a file
+    except Exception:  # noqa: BLE001 - an unpicklable exception just is not cached
+        tmp.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- batching plan

@@ -1,0 +1,1 @@
+"""Adapters that let third-party DeZero-style packages be tested with `--impl`."""
