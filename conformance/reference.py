@@ -19,7 +19,7 @@ import numpy as np
 from conformance.catalogue import BY_NAME, seed_of
 
 PLATFORMS = ("cpu", "gpu", "tpu")
-MAX_BATCH = 48
+MAX_BATCH = 16  # compile time grows linearly with the batch; small chunks balance better
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
@@ -206,7 +206,7 @@ def _run_batch(op, items):
     import jax
     signature = tuple((case.canonical, tuple(x.shape for x in ref.inputs), ref.cotangent is not None,
                        ref.tangents is not None and not op.linear) for case, ref in items)
-    program = _compiled(op.name, signature)
+    program = _compile(op.name, signature)
     out = jax.device_get(program([(ref.inputs, ref.cotangent, ref.tangents) for _, ref in items]))
     return [(np.asarray(value),
              None if grads is None else [np.asarray(g) for g in grads],
@@ -214,8 +214,8 @@ def _run_batch(op, items):
              None) for value, grads, hvps in out]
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled(op_name, signature):
+def _compile(op_name, signature):
+    # Not memoized: each program runs once per session, and the executables are large.
     import jax
     op = BY_NAME[op_name]
 
@@ -291,29 +291,36 @@ def _save(path, results):
 
 @functools.lru_cache(maxsize=None)
 def _plan(op_name):
-    """canonical case -> its chunk (a tuple of canonical cases), for one op."""
+    """canonical identity -> (chunk index, chunk: a tuple of canonical cases), for one op.
+    Chunks never mix dtypes, nor shapes for ops that take an axis (their per-shape domains are
+    large); they are small so that xdist can spread them evenly."""
     op = BY_NAME[op_name]
-    scopes = {}
+    groups = {}
     for case in op.cases():
         if case.is_valid:
-            scopes.setdefault(batch_scope(case), {}).setdefault(case.canonical_identity, case)
-    chunk_of = {}
-    for cases in scopes.values():
+            per_shape = len(case.shapes) == 1 and "axis" in case.kwargs
+            key = (case.dtype, case.shapes if per_shape else None)
+            groups.setdefault(key, {}).setdefault(case.canonical_identity, case)
+    plan = {}
+    chunks = 0
+    for cases in groups.values():
         ordered = list(cases.values())
         for start in range(0, len(ordered), MAX_BATCH):
             chunk = tuple(ordered[start:start + MAX_BATCH])
             for case in chunk:
-                chunk_of[case.canonical_identity] = chunk
-    return chunk_of
+                plan[case.canonical_identity] = (chunks, chunk)
+            chunks += 1
+    return plan
 
 
 def _chunk_of(case):
-    return _plan(case.op)[case.canonical_identity]
+    return _plan(case.op)[case.canonical_identity][1]
 
 
 def batch_scope(case):
-    """Cases whose references are computed by the same process: one op, dtype and (for ops with
-    a large per-shape domain) shape. Used to keep xdist from computing a chunk twice."""
-    per_shape = len(case.shapes) == 1 and "axis" in case.kwargs
-    return (case.op, case.dtype, case.shapes if per_shape else None)
-
+    """The name of the chunk whose references the case needs: xdist keeps a scope on one worker,
+    so no chunk is computed twice. Invalid spellings need no reference."""
+    if not case.is_valid:
+        return f"{case.op}:{case.dtype}:invalid"
+    index = _plan(case.op)[case.canonical_identity][0]
+    return f"{case.op}:{index}"

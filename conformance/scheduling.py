@@ -1,8 +1,8 @@
 """xdist scheduling that keeps each batch of JAX references on one worker.
 
 References are computed in chunks (one jitted program each). If two workers ran cases of one chunk,
-both would compile and run it; so every case of a batch scope (op, dtype and, for axis-reducing ops,
-shape) goes to the same worker, while scopes spread over the workers.
+both would compile and run it; so all the cases of a chunk go to the same worker, while chunks spread
+over the workers.
 """
 from xdist.scheduler import LoadScopeScheduling
 
@@ -18,6 +18,6 @@ class ReferenceScopeScheduling(LoadScopeScheduling):
         if not sep:
             return nodeid  # any other test: its own scope, as with --dist load
         try:
-            return repr(batch_scope(find_case(case_id)))
+            return batch_scope(find_case(case_id))
         except KeyError:
             return nodeid
