@@ -363,14 +363,15 @@ def _squeeze_domain(op):
 
 
 # Index expressions for get_item, written as Python source over a (4, 5, 6) array; `np` is NumPy.
-INDEXES = (
+# Spaces are dropped so that case ids stay free of them.
+INDEXES = tuple(source.replace(" ", "") for source in (
     "1", "-1", "1, 2", "-1, -2, 3", "1:3", "::2", "::-1", "1:-1, ::2", "..., 1", "..., ::-2",
     "None", "1, None, 2:4", ":, None, ...", "np.array([0, 2, 2, 3])", "np.array([3, 0, 3]), 1:4",
     ":, np.array([[0, 4], [4, 4]])", "np.array([1, 1]), np.array([0, 0])",
     "np.array([True, False, True, True])", "np.arange(120).reshape(4, 5, 6) % 3 == 0",
     ":, np.array([True, False, False, True, True])", "2:2", "np.array([], dtype=np.intp)",
-)
-INVALID_INDEXES = ("4", "0, 5", "0, 0, 0, 0", "np.array([4])", "1.5")
+))
+INVALID_INDEXES = ("4", "0,5", "0,0,0,0", "np.array([4])", "1.5")
 
 
 class _IndexMaker:

@@ -68,10 +68,10 @@ def compare(what, got, want, rtol, atol, scale, outcome, normwise=False):
     if ratio > 1.0:
         bad = int(np.count_nonzero(excess > 1.0))
         index = tuple(int(i) for i in worst)
-        rel = err[worst] / abs(w[worst]) if w[worst] != 0 else np.inf
+        rel = err[worst] / abs(w[worst]) if np.isfinite(w[worst]) and w[worst] != 0 else np.inf
         raise Mismatch(
             f"{what}: {bad} of {want.size} elements outside tolerance\n"
-            f"  worst at index {index}: expected {w[worst]!r}, got {g[worst]!r}, "
+            f"  worst at index {index}: expected {w[worst].item()!r}, got {g[worst].item()!r}, "
             f"abs err {err[worst]:.3g}, rel err {rel:.3g} "
             f"(allowed {allowed[worst]:.3g} = atol {atol:.2g}*{scale:.3g} + rtol {rtol:.2g}*|expected|)")
 

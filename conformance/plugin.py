@@ -3,10 +3,10 @@
 Each catalogue case becomes one test item named by its case id, e.g.
 `conformance/test_ops.py::sum[float32-(2,3,4)-axis=(2,-3)-keepdims=True]`.
 """
-import fnmatch
 import importlib
 import os
 import pathlib
+import re
 import time
 import tomllib
 import warnings
@@ -105,11 +105,18 @@ def load_divergences(path):
     for entry in entries:
         if not isinstance(entry.get("cases"), str) or not isinstance(entry.get("reason"), str):
             raise pytest.UsageError(f"{path}: every [[divergence]] needs a 'cases' glob and a 'reason'")
+        entry["pattern"] = id_pattern(entry["cases"])
     return entries
 
 
+def id_pattern(glob):
+    """A case-id glob: `*` any run of characters, `?` one; everything else, brackets included
+    (every case id has them), literal."""
+    return re.compile(re.escape(glob).replace(r"\*", ".*").replace(r"\?", ".") + r"\Z")
+
+
 def stale_divergences(entries, case_ids):
-    return [e for e in entries if not any(fnmatch.fnmatchcase(cid, e["cases"]) for cid in case_ids)]
+    return [e for e in entries if not any(id_pattern(e["cases"]).match(cid) for cid in case_ids)]
 
 
 def pytest_configure(config):
@@ -139,7 +146,7 @@ def pytest_pycollect_makeitem(collector, name, obj):
         for case in op.cases():
             item = ConformanceItem.from_parent(collector, name=case.id, case=case)
             for entry in state.divergences:
-                if fnmatch.fnmatchcase(case.id, entry["cases"]):
+                if entry["pattern"].match(case.id):
                     item.add_marker(pytest.mark.xfail(reason=entry["reason"], strict=True))
                     break
             items.append(item)

@@ -125,19 +125,20 @@ def render_markdown(data):
         out.append(f"| {op} | {row['passed']} | {row['failed']} | {row['xfailed']} | {row['skipped']} "
                    f"| {_fmt_err(row)} |")
     out += ["", "## Per op, dtype and facet", ""]
-    current = None
+    counts = set(OUTCOMES) | {"op", "dtype", "worst_ratio", "worst_abs"}
+    by_op = {}
     for row in data["rows"]:
-        if row["op"] != current:
-            current = row["op"]
-            facet_names = [k for k in row if k not in ("op", "dtype", "passed", "failed", "xfailed",
-                                                       "skipped", "worst_ratio", "worst_abs")]
-            out += ["", f"### {current}", "",
-                    "| dtype | " + " | ".join(facet_names) + " | passed | failed | xfailed | skipped | worst error |",
-                    "|---|" + "---|" * len(facet_names) + "---:|---:|---:|---:|---|"]
-        facet_names = [k for k in row if k not in ("op", "dtype", "passed", "failed", "xfailed",
-                                                   "skipped", "worst_ratio", "worst_abs")]
-        out.append(f"| {row['dtype']} | " + " | ".join(str(row[k]) for k in facet_names)
-                   + f" | {row['passed']} | {row['failed']} | {row['xfailed']} | {row['skipped']} | {_fmt_err(row)} |")
+        by_op.setdefault(row["op"], []).append(row)
+    for op, rows in by_op.items():
+        facet_names = sorted({k for row in rows for k in row if k not in counts})
+        out += ["", f"### {op}", "",
+                "| dtype | " + "".join(f"{k} | " for k in facet_names)
+                + "passed | failed | xfailed | skipped | worst error |",
+                "|---|" + "---|" * len(facet_names) + "---:|---:|---:|---:|---|"]
+        for row in rows:
+            out.append(f"| {row['dtype']} | " + "".join(f"{row.get(k, '-')} | " for k in facet_names)
+                       + f"{row['passed']} | {row['failed']} | {row['xfailed']} | {row['skipped']} "
+                       f"| {_fmt_err(row)} |")
     if data["failures"]:
         out += ["", f"## Failures ({data['failures_total']:,}; first {len(data['failures'])})", ""]
         out += [f"- `{f['case']}`: {f['message']}" for f in data["failures"]]
