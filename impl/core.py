@@ -224,6 +224,9 @@ def as_variable(obj, like=None):
     """`obj` as a Variable: Variables pass through, arrays are wrapped, Python scalars become
     0-d arrays of the dtype NumPy would give them next to `like` (so `x * 2` keeps float32)."""
     if isinstance(obj, Variable):
+        if obj.data is None:
+            raise TypeError(f"a Variable without data (None) cannot be an operand{_named(obj)}; "
+                            f"set its .data to a numpy.ndarray first")
         return obj
     if isinstance(obj, array_types):
         return Variable(obj)
@@ -236,12 +239,16 @@ def as_variable(obj, like=None):
                     f"{obj!r:.60}")
 
 
+def _named(variable):
+    return f" (Variable {variable.name!r})" if variable.name is not None else ""
+
+
 class Function:
     """One differentiable operation: `forward` maps arrays to arrays, `backward` maps output
     gradients (Variables) to input gradients (Variables), so backward is itself differentiable."""
 
     def __call__(self, *inputs):
-        inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+        inputs = [as_variable(x) for x in inputs]
         ys = self.forward(*[x.data for x in inputs])
         if isinstance(ys, tuple):
             outputs = [Variable(as_array(y)) for y in ys]
@@ -333,7 +340,7 @@ class Pow(_Broadcasting):
         y = self.outputs[0]()
         gx0 = gy * x1 * x0 ** (x1 - 1)
         # d/dx1 is y*log(x0); where x0 == 0 it is taken as 0 (log of 1), as JAX does.
-        base_is_zero = x0.data == 0
+        base_is_zero = get_array_module(x0.data).asarray(x0.data == 0)  # an array also when 0-d
         safe_base = x0 + Variable(base_is_zero.astype(x0.dtype)) if base_is_zero.any() else x0
         gx1 = gy * y * _functions().log(safe_base)
         return self.unbroadcast(gx0, gx1)

@@ -111,12 +111,14 @@ class Clip(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        inside = get_array_module(x).ones(x.shape, dtype=bool)
+        # The output's shape: array bounds may broadcast x to a larger one.
+        inside = get_array_module(x).ones(gy.shape, dtype=bool)
         if self.x_min is not None:
             inside &= x >= self.x_min
         if self.x_max is not None:
             inside &= x <= self.x_max
-        return gy * Variable(inside)
+        gx = gy * Variable(inside)
+        return gx if gx.shape == x.shape else sum_to(gx, x.shape)
 
 
 class AsType(Function):
@@ -327,6 +329,8 @@ def _group_last_variable(x, axes):
 
 def _logsumexp_array(xp, x, axes):
     """log(sum(exp(x))) over `axes`, keepdims=True, shifted by the maximum so exp cannot overflow."""
+    if x.dtype.kind == "b":
+        x = x.astype(np.float64)  # as for integers, whose exp is float64 (NumPy has no bool - bool)
     if x.size:
         shift = xp.max(x, axis=axes, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, 0)
@@ -540,6 +544,9 @@ def expand_dims(x, axis):
     """Insert size-1 dims at `axis` (an int or a tuple), positions counted in the result,
     so -1 appends: (2, 3) with axis=-1 gives (2, 3, 1)."""
     x = as_variable(x)
+    if axis is None:
+        raise TypeError("expand_dims: axis must be an int or a tuple of ints, got None (None would "
+                        "name every axis of the result)")
     n_new = len(axis) if isinstance(axis, (tuple, list)) else 1
     axes = normalize_axis(axis, x.ndim + n_new)
     rest = iter(x.shape)
