@@ -1,0 +1,52 @@
+"""The test command a mutation tool runs for each of its mutants (see cosmic.py).
+
+    python -m conformance.mutants.tool_test --pristine DIR [--cache DIR] [--timeout S]
+
+Run from a copy of the repository in which the tool has mutated a file of `impl/` on disk; DIR
+holds the unmutated `impl/`. It finds the functions the mutation changed, the ops whose cases
+reach them (the coverage map, coverage.py), and checks the mutated implementation on those ops'
+selected cases in-process. Exit status 0: every case passes, or no case reaches the mutated code
+(the mutant survives; the output says which); 1: a case fails (killed).
+"""
+import argparse
+import pathlib
+import sys
+
+from conformance.mutants import DEFAULT_CACHE, Runner, first_line, make_store, read_sources
+from conformance.mutants import coverage as coverage_module
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m conformance.mutants.tool_test")
+    parser.add_argument("--pristine", required=True, help="folder holding the unmutated impl/")
+    parser.add_argument("--cache", default=str(DEFAULT_CACHE))
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    here = pathlib.Path.cwd()
+    mutated = read_sources(here)
+    original = read_sources(args.pristine)
+    names = coverage_module.affected(original, mutated)
+    if not names:
+        print("no change to impl/ found: nothing to test")
+        return 0
+    store = make_store(args.seed, args.cache or None)
+    coverage = coverage_module.load_or_measure(store, args.cache or None, args.pristine)
+    ops = coverage_module.ops_for(names, coverage)
+    print(f"mutated: {', '.join(names)}")
+    if not ops:
+        print("SURVIVED: no case of any op reaches the mutated code")
+        return 0
+    runner = Runner(store, timeout=args.timeout)
+    result = runner.run_sources(mutated, ops, "mutant")
+    print(f"ops: {', '.join(ops)}; {result.cases_run} case(s) run in {result.seconds:.1f} s")
+    if result.killed:
+        print(f"KILLED ({result.status}) by {result.first_failure}: {first_line(result.message)}")
+        return 1
+    print("SURVIVED: every case passes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
