@@ -1,0 +1,101 @@
+"""The suite against a deliberately broken implementation (bad_impl.py): every kind of breakage is
+reported as that case's failure, with a message that says what went wrong, and the run goes on,
+also past ops that hang (the per-case time limit) or exit the interpreter."""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conformance.checks import Checker, Mismatch, MissingOp
+from conformance.repro import find_case
+from conformance.selftests import bad_impl
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ID = "float64-(2,3)"
+
+
+@pytest.fixture(scope="module")
+def session_checker(request):
+    """The conformance plugin's own checker: same JAX platform, references and cache."""
+    return request.config._conformance.checker()
+
+
+@pytest.fixture(scope="module")
+def bad(session_checker):
+    return Checker(bad_impl, session_checker.store, session_checker.backend, "bad_impl")
+
+
+@pytest.mark.parametrize("op, message", [
+    ("exp", r"forward raised RuntimeError: exp is broken on purpose"),
+    ("sin", r"forward result is a list, expected a bad_impl\.Variable"),
+    ("cos", r"forward value: shape \(7, 2, 3\), expected \(2, 3\)"),
+    ("tanh", r"forward result is a ndarray, expected a bad_impl\.Variable"),
+    ("sqrt", r"forward result\.data is a list, expected a numpy\.ndarray"),
+    ("square", r"forward result is a NoneType"),
+    ("relu", r"backward\(create_graph=True\) raised ValueError: relu's backward is broken on purpose"),
+    ("sigmoid", r"gradient of input 0 \(vs jax\.vjp\): shape \(3, 2, 3\), expected \(2, 3\)"),
+])
+def test_each_breakage_is_a_mismatch_that_says_what(bad, op, message):
+    case = find_case(f"{op}[{ID}]")
+    with pytest.raises(Mismatch) as info:
+        bad.run(case)
+    text = str(info.value)
+    assert text.startswith(case.id + ": "), "the failure names its case"
+    assert re.search(message, text), text
+    assert "seed" in text and "load(" in text, "the failure says how to reproduce it"
+
+
+def test_a_missing_op_is_a_skip_with_the_reason(bad):
+    with pytest.raises(MissingOp, match=r"bad_impl\.functions has no softmax"):
+        bad.run(find_case(f"softmax[{ID}-axis=-1]"))
+
+
+def test_the_untouched_ops_pass(bad):
+    for case_id in (f"neg[{ID}]", "mul[float64-(2,3,4)x(3,4)]"):
+        bad.run(find_case(case_id))
+
+
+def test_a_run_goes_on_past_errors_hangs_and_exits(session_checker, request, tmp_path):
+    """A real pytest run over the broken ops, with the per-case limit cut to a few seconds: the
+    hanging ops fail by timeout, the one that calls SystemExit fails, and the case after them
+    still runs and passes."""
+    ids = [f"log[{ID}]", f"clip[{ID}-x_min=-1.0-x_max=1.0]", f"exp[{ID}]", f"flatten[{ID}]",
+           f"softmax[{ID}-axis=-1]", f"neg[{ID}]"]
+    for case_id in ids:  # the references on disk first, so no case spends its seconds compiling
+        case = find_case(case_id)
+        if case.is_valid:
+            session_checker.store.get(case)
+    cache = request.config.getoption("--conformance-cache")
+    env = dict(os.environ, CONFORMANCE_CASE_TIMEOUT_S="5" if cache else "60")
+    junit = tmp_path / "junit.xml"
+    args = [sys.executable, "-m", "pytest", "-p", "conformance.selftests.short_timeout",
+            "-p", "no:cacheprovider", "-q", "-n", "0", "--junitxml", str(junit),
+            "--impl", "conformance.selftests.bad_impl", "--conformance-cache", cache,
+            "--jax-platform", request.config._conformance.platform]
+    args += [f"conformance/test_ops.py::{case_id}" for case_id in ids]
+    run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert re.search(r"4 failed, 1 passed, 1 skipped", out), out
+    outcomes = {}
+    for testcase in ET.parse(junit).getroot().iter("testcase"):
+        result = next((child for child in testcase if child.tag in ("failure", "error", "skipped")),
+                      None)
+        outcomes[testcase.get("name")] = (
+            "passed" if result is None else result.tag, "" if result is None else result.get("message", ""))
+    assert list(outcomes) == ids, "every case ran, in order"
+    expected = {
+        f"log[{ID}]": ("failure", r"Timeout"),
+        f"clip[{ID}-x_min=-1.0-x_max=1.0]": ("failure", r"Timeout"),
+        f"exp[{ID}]": ("failure", r"forward raised RuntimeError: exp is broken on purpose"),
+        f"flatten[{ID}]": ("failure", r"SystemExit: flatten exits the interpreter on purpose"),
+        f"softmax[{ID}-axis=-1]": ("skipped", r"has no softmax"),
+        f"neg[{ID}]": ("passed", r""),
+    }
+    for case_id, (kind, message) in expected.items():
+        got_kind, got_message = outcomes[case_id]
+        assert got_kind == kind and re.search(message, got_message), (case_id, got_kind, got_message)
