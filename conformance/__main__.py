@@ -12,6 +12,10 @@ import pytest
 def main(argv=None):
     args = list(sys.argv[1:] if argv is None else argv)
     defaults = ["conformance", "-q", "-p", "no:cacheprovider"]
+    if not any(a.startswith("--tb") for a in args):
+        # Each failure's full message, without pytest's per-failure scan of every other report
+        # (quadratic: minutes for an implementation with thousands of failing cases).
+        defaults.append("--tb=line")
     if not any(a.startswith("--report-dir") for a in args):
         defaults += ["--report-dir", "reports"]
     if importlib.util.find_spec("xdist") and not any(a == "-n" or a.startswith("-n") or

@@ -613,9 +613,10 @@ CATALOGUE = [
            numpy=lambda x, index: x[make_index(index)], domain=_get_item_domain, linear=True,
            description="x[index]: ints, slices, Ellipsis, None, integer arrays, boolean masks"),
     # --- linear algebra, normalizers, losses
-    OpInfo(name="matmul", impl=lambda F, a, b: a @ b, reference=_matmul_highest, numpy=np.matmul,
-           domain=_matmul_domain, length=lambda shapes, kw: shapes[0][-1],
-           description="a @ b with numpy.matmul semantics (1-D and batched operands)"),
+    OpInfo(name="matmul", impl=lambda F, a, b: F.matmul(a, b), reference=_matmul_highest,
+           numpy=np.matmul, domain=_matmul_domain, needs=("matmul",),
+           length=lambda shapes, kw: shapes[0][-1],
+           description="F.matmul(a, b) with numpy.matmul semantics (1-D and batched operands)"),
     OpInfo(name="linear", impl=lambda F, x, W, b=None: F.linear(x, W, b),
            reference=lambda x, W, b=None: _matmul_highest(x, W) + (0 if b is None else b),
            numpy=lambda x, W, b=None: x @ W + (0 if b is None else b), domain=_linear_domain,
