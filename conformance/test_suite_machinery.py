@@ -142,8 +142,13 @@ def test_divergence_files_are_validated_and_stale_entries_found(tmp_path):
     assert load_divergences(tmp_path / "missing.toml") == []
     path.write_text('[[divergence]]\nregex = "max\\\\[float(32|64)-.*"\nreason = "ties"\n')
     (entry,) = load_divergences(path)
-    assert entry["pattern"].match("max[float64-(5,)-axis=0-keepdims=False]")
-    assert not entry["pattern"].match("max[int32-(5,)-axis=0-keepdims=False]")
+    assert entry["matches"]("max[float64-(5,)-axis=0-keepdims=False]")
+    assert not entry["matches"]("max[int32-(5,)-axis=0-keepdims=False]")
+    path.write_text('[[divergence]]\ncases = ["sum[float32-(5,)-axis=0-keepdims=False]", "max[*]"]\n'
+                    'reason = "listed"\n')
+    (entry,) = load_divergences(path)
+    assert entry["matches"]("sum[float32-(5,)-axis=0-keepdims=False]") and entry["matches"]("max[x]")
+    assert not entry["matches"]("sum[float32-(5,)-axis=0-keepdims=True]")
     path.write_text('[[divergence]]\ncases = "x"\n')
     with pytest.raises(pytest.UsageError, match="reason"):
         load_divergences(path)
