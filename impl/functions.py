@@ -235,18 +235,19 @@ class _Extremum(_Reduction):
     def backward(self, gy):
         x = self.inputs[0].data
         xp = get_array_module(x)
-        y = self.outputs[0]().data
-        if not self.keepdims:
-            y = y.reshape(keepdims_shape(x.shape, self.axes))
-        hit = x == y
-        weight_dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        kept = keepdims_shape(x.shape, self.axes)
+        hit = xp.asarray(x == self.outputs[0]().data.reshape(kept))
         count = hit.sum(axis=self.axes, keepdims=True)
-        if (count != 1).any():
-            with np.errstate(invalid="ignore", divide="ignore"):
-                weight = xp.divide(hit, count, dtype=weight_dtype)
-        else:
-            weight = hit.astype(weight_dtype)
-        return self.restore(gy) * Variable(xp.asarray(weight))
+        if not self.keepdims and self.axes:
+            gy = Reshape(kept)(gy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if (count != 1).any():
+                # Divide the reduced gradient, not a full-size weight: one pass fewer. A group
+                # holding a NaN has no hit (count 0), so its gradient becomes NaN.
+                gy = gy / Variable(count.astype(gy.dtype))
+            if gy.shape != x.shape:
+                gy = BroadcastTo(x.shape)(gy)
+            return gy * Variable(hit)
 
 
 class Max(_Extremum):
@@ -277,8 +278,9 @@ class ExclusiveProd(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        if x.dtype.kind in "fc" and x.size and xp.all(x != 0):
-            return xp.prod(x, axis=self.axes, keepdims=True) / x
+        if x.dtype.kind in "fc":
+            return self._by_zero_count(xp, x)
+        # Integers: exact running products (a division would round).
         grouped, undo = _group_last(xp, x, self.axes)
         ones = xp.ones(grouped.shape[:-1] + (1,), dtype=x.dtype)
         # Product of everything left of each element, times everything right of it (the last
@@ -287,6 +289,17 @@ class ExclusiveProd(Function):
         rev = grouped[..., ::-1]
         right = xp.cumprod(xp.concatenate([ones, rev], axis=-1), axis=-1)[..., :-1][..., ::-1]
         return undo(left * right)
+
+    def _by_zero_count(self, xp, x):
+        """Floats: the product of the group's nonzero elements, divided by the element where the
+        group has no zero; at the only zero of a group, that product; 0 everywhere else."""
+        zero = x == 0
+        if not zero.any():
+            return xp.prod(x, axis=self.axes, keepdims=True) / x
+        safe = xp.where(zero, 1, x)
+        nonzero_prod = xp.prod(safe, axis=self.axes, keepdims=True)
+        zeros = zero.sum(axis=self.axes, keepdims=True)
+        return xp.where(zeros == 0, nonzero_prod / safe, xp.where(zero & (zeros == 1), nonzero_prod, 0))
 
     def backward(self, g):
         # d out_i / d x_j = product of the group without i and j (for i != j), 0 for i == j.
