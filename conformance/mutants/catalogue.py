@@ -96,23 +96,24 @@ MUTANTS = [
         "ties are counted over the whole array instead of within each reduction group"),
     mutant(
         "max-keepdims-ignored-in-backward", FUNCS,
-        "        if not self.keepdims:\n            y = y.reshape(keepdims_shape(x.shape, self.axes))",
-        "        pass",
+        "hit = xp.asarray(x == self.outputs[0]().data.reshape(kept))",
+        "hit = xp.asarray(x == self.outputs[0]().data)",
         ("max", "min"),
         "the maximum is compared with the input without restoring its reduced axes, so it "
         "broadcasts against the wrong dims"),
     mutant(
         "prod-gradient-divides-by-zero", FUNCS,
-        "        if x.dtype.kind in \"fc\" and x.size and xp.all(x != 0):",
-        "        if x.dtype.kind in \"fc\" and x.size:",
+        "        if not zero.any():",
+        "        if True:",
         ("prod",),
         "prod's gradient is prod(x) / x even where x is 0 (nan instead of the product of the others)"),
     mutant(
         "prod-regroup-with-forward-permutation", FUNCS,
-        "    inverse = tuple(np.argsort(perm))\n    return moved.reshape(merged)",
-        "    inverse = perm\n    return moved.reshape(merged)",
+        "    inverse = tuple(int(i) for i in np.argsort(perm))\n    return reshape(moved, merged)",
+        "    inverse = perm\n    return reshape(moved, merged)",
         ("prod",),
-        "moving the reduced axes last is undone with the same permutation instead of its inverse"),
+        "in prod's second derivative, moving the reduced axes last is undone with the same "
+        "permutation instead of its inverse"),
     mutant(
         "prod-second-derivative-keeps-diagonal", FUNCS,
         "        gx = sum(expand_dims(gg, -2) * both_out * off, axis=-1)",
