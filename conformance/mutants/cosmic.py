@@ -163,6 +163,10 @@ def run_file(file, args, workdir, cache):
     config = base / "cosmic-ray.toml"
     session = base / "session.sqlite"
     write_config(config, file, pristine, cache, args.timeout)
+    # The coverage map of this very copy of impl/ (the working tree may have moved on since the
+    # last map), measured here so that no mutant's time limit pays for it.
+    from conformance.mutants import coverage
+    coverage.load_or_measure(make_store(0, cache), cache, base=pristine)
     cr = cosmic_ray_command()
     subprocess.run(cr + ["init", str(config), str(session)], cwd=sandbox, check=True)
     total, kept = sample_session(session, args.sample, args.sample_seed)
@@ -183,11 +187,6 @@ def main(argv=None):
     entries = load_equivalents()
     if not args.report_only:
         cosmic_ray_command()
-        # The coverage map is measured once, on the unmutated impl, before any mutant runs.
-        from conformance.mutants import coverage
-        store = make_store(0, cache)
-        hits = coverage.load_or_measure(store, cache)
-        print(f"coverage map: {len(hits)} functions of impl reached by the suite's cases", flush=True)
 
     records, totals = [], {}
     for file in args.files:
