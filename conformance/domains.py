@@ -63,6 +63,9 @@ def invalid_axis_spellings(ndim):
     # Python convention for a wrong argument type asks; NumPy is the reference for these.
     yield 1.5, "numpy"
     yield "0", "numpy"
+    # bool is an int subclass but not an axis: np.sum and JAX reject it, np.mean takes it as 1;
+    # the suite expects the TypeError of the Python convention for an argument of a wrong type.
+    yield True, "python"
 
 
 def axis_kind(axis, ndim):

@@ -171,6 +171,8 @@ def expected_error(op, case, inputs):
     """For a spelling that must be rejected: the exception the case's authority raises."""
     if case.error_authority == "jax":
         return _jax_error(op, inputs, case.kwargs)
+    if case.error_authority == "python":
+        return TypeError(f"an argument of the wrong type: {case.params}")
     try:
         op.numpy(*inputs, **case.kwargs)
     except Exception as error:  # noqa: BLE001

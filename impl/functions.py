@@ -237,17 +237,13 @@ class _Extremum(_Reduction):
         xp = get_array_module(x)
         kept = keepdims_shape(x.shape, self.axes)
         hit = xp.asarray(x == self.outputs[0]().data.reshape(kept))
-        count = hit.sum(axis=self.axes, keepdims=True)
-        if not self.keepdims and self.axes:
-            gy = Reshape(kept)(gy)
+        count = xp.asarray(hit.sum(axis=self.axes, keepdims=self.keepdims))  # shaped like gy
         with np.errstate(invalid="ignore", divide="ignore"):
             if (count != 1).any():
                 # Divide the reduced gradient, not a full-size weight: one pass fewer. A group
                 # holding a NaN has no hit (count 0), so its gradient becomes NaN.
                 gy = gy / Variable(count.astype(gy.dtype))
-            if gy.shape != x.shape:
-                gy = BroadcastTo(x.shape)(gy)
-            return gy * Variable(hit)
+            return self.restore(gy) * Variable(hit)
 
 
 class Max(_Extremum):

@@ -90,8 +90,8 @@ MUTANTS = [
         "every tied maximum gets the whole gradient instead of an equal share"),
     mutant(
         "max-ties-counted-over-every-axis", FUNCS,
-        "        count = hit.sum(axis=self.axes, keepdims=True)",
-        "        count = hit.sum(keepdims=True)",
+        "count = xp.asarray(hit.sum(axis=self.axes, keepdims=self.keepdims))",
+        "count = xp.asarray(hit.sum(keepdims=self.keepdims) * xp.ones(gy.shape, int))",
         ("max", "min"),
         "ties are counted over the whole array instead of within each reduction group"),
     mutant(
