@@ -262,7 +262,10 @@ class Runner:
                     except (KeyboardInterrupt, MutantTimeout):
                         raise
                     except BaseException as failure:  # noqa: BLE001 - Mismatch, the impl's own
-                        # error, or even its SystemExit: each is this case's failure
+                        # error, or even its SystemExit: each is this case's failure; but not
+                        # pytest's own outcomes (a pytest-timeout of an enclosing test, say)
+                        if type(failure).__module__.startswith(("_pytest", "pytest")):
+                            raise
                         self._fail(result, case, f"{type(failure).__name__}: {failure}"
                                    if not isinstance(failure, AssertionError) else str(failure))
                     if result.cases_failed and not self.all_cases:

@@ -2,7 +2,8 @@
 
 Prints one line per mutant (killed by which case, or SURVIVED), the kill rate and the survivors;
 exits 1 when a curated mutant survives, 2 when the unmutated implementation fails its own cases
-or a mutant no longer applies (its snippet is gone from the source: update the catalogue).
+or a mutant no longer applies (its snippet is gone from the source, or the edited source does not
+import: update the catalogue).
 
     python -m conformance.mutants                       # every curated mutant
     python -m conformance.mutants -k matmul -v          # names containing 'matmul', with messages
@@ -84,6 +85,7 @@ def main(argv=None):
         else:
             print(f"SURVIVED    {m.name:{width}}  ({result.cases_run} case(s) of "
                   f"{','.join(m.ops)} pass, {result.seconds:.1f} s)")
+    incompetent = [m.name for r, m in zip(results, mutants) if r.status == "incompetent"]
     survivors = [r for r, m in zip(results, mutants) if not r.killed]
     killed = len(results) - len(survivors)
     print(f"\ncurated mutants: {killed} of {len(results)} killed "
@@ -97,6 +99,9 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump([{**r.__dict__, "ops": list(m.ops), "description": m.description}
                        for r, m in zip(results, mutants)], f, indent=1)
+    if incompetent:
+        print(f"curated mutants that do not even import (fix their snippets): {', '.join(incompetent)}")
+        return 2
     return 1 if survivors else 0
 
 
