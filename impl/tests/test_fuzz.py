@@ -591,3 +591,14 @@ def test_clip_with_array_bounds_that_broadcast_the_input():
     y.backward()
     assert y.shape == (2,) and x.grad.shape == ()
     assert x.grad.data == 1.0                      # only the first element passes x through
+
+
+@pytest.mark.parametrize("scalar", [np.float32(1.5), np.float16(0.5), np.float64(2.0), np.int32(3)],
+                         ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("name", ["exp", "sin", "sqrt", "tanh", "relu", "sum"])
+def test_numpy_scalar_operands_keep_their_dtype(name, scalar):
+    """A NumPy scalar alone (no Variable beside it to take a dtype from) keeps its own dtype."""
+    fn = getattr(F, name)
+    want = {"relu": lambda s: np.maximum(s, 0), "sum": np.sum}.get(name) or getattr(np, name)
+    with np.errstate(all="ignore"):
+        assert fn(scalar).dtype == np.asarray(want(scalar)).dtype
