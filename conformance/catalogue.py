@@ -197,6 +197,10 @@ def reduction_domain(extra=({},), extra_canonical_only=()):
                     for keepdims in (False, True):
                         for more in extra:
                             yield _reduction_case(op, dtype, shape, axis, canonical_axis, keepdims, more)
+                # Every optional argument left out: a wrong default (keepdims=True, ...) shows here.
+                yield Case(op.name, dtype, (shape,), (),
+                           (("axis", tuple(range(ndim))), ("keepdims", False)) + tuple(extra[0].items()),
+                           (("axis", "default"), ("keepdims", "default")))
                 for axis in (domains.canonical_axis_spellings(ndim) if extra_canonical_only else ()):
                     for more in extra_canonical_only:
                         yield _reduction_case(op, dtype, shape, axis, domains.canonical_axes(axis, ndim),
@@ -260,6 +264,8 @@ def axis_param_domain(ranks=range(1, 5), dtypes=FLOATS):
                 for axis, authority in domains.invalid_axis_spellings(ndim):
                     yield Case(op.name, dtype, (shape,), (("axis", axis),), None,
                                (("axis", "invalid"),), authority)
+                yield Case(op.name, dtype, (shape,), (), (("axis", (ndim - 1,)),),
+                           (("axis", "default"),))
     return domain
 
 
@@ -621,11 +627,11 @@ CATALOGUE = [
            reference=lambda x, W, b=None: _matmul_highest(x, W) + (0 if b is None else b),
            numpy=lambda x, W, b=None: x @ W + (0 if b is None else b), domain=_linear_domain,
            needs=("linear",), length=lambda shapes, kw: shapes[0][-1]),
-    OpInfo(name="softmax", impl=lambda F, x, axis: F.softmax(x, axis=axis),
+    OpInfo(name="softmax", impl=lambda F, x, **kw: F.softmax(x, **kw),
            reference=lambda x, axis: _jax().nn.softmax(x, axis=axis), numpy=_np_softmax,
            domain=axis_param_domain(), needs=("softmax",), tolerance=2.0,
            length=lambda shapes, kw: math.prod(shapes[0][a] for a in kw["axis"]) if kw["axis"] else 1),
-    OpInfo(name="log_softmax", impl=lambda F, x, axis: F.log_softmax(x, axis=axis),
+    OpInfo(name="log_softmax", impl=lambda F, x, **kw: F.log_softmax(x, **kw),
            reference=lambda x, axis: _jax().nn.log_softmax(x, axis=axis),
            numpy=lambda x, axis: np.log(_np_softmax(x, axis)), domain=axis_param_domain(),
            needs=("log_softmax",), tolerance=2.0,

@@ -197,10 +197,15 @@ class Checker:
 
         for variable in inputs:
             variable.cleargrad()
-        pairing = None
-        for g, t in zip(grads, ref.tangents):
-            term = (g * self.impl.Variable(t.copy())).sum()
-            pairing = term if pairing is None else pairing + term
+        def pair_with_tangents():
+            total = None
+            for g, t in zip(grads, ref.tangents):
+                term = (g * self.impl.Variable(t.copy())).sum()
+                total = term if total is None else total + term
+            return total
+
+        pairing = _call("pairing the gradients with the tangents (Variable * and .sum())",
+                        pair_with_tangents)
         _call("second-order backward", pairing.backward)
         hvp_scale = grad_scale * _magnitude(*ref.tangents)
         for i, want in zip(positions, ref.hvps):

@@ -53,6 +53,7 @@ def invalid_axis_spellings(ndim):
     """Axis arguments that must be rejected, each with the library whose error is the reference:
     out of range, repeated, aliased (one axis spelled both ways), and not an integer."""
     yield ndim, "jax"
+    yield ndim + 1, "jax"  # catches a range check written as `axis != ndim`
     yield -ndim - 1, "jax"
     yield (ndim,), "jax"
     if ndim >= 1:
