@@ -183,7 +183,7 @@ def test_reduction_domain_has_every_rank_dtype_and_keepdims():
     assert {c.kwargs.get("keepdims") for c in cases} == {False, True, None}  # None: left out
     assert any(0 in c.shapes[0] for c in cases) and any(1 in c.shapes[0] for c in cases)
     full = [c for c in cases if c.shapes == ((2, 3, 4, 5),) and c.dtype == "float32" and c.is_valid]
-    assert len(full) == 642 * 2
+    assert len(full) == 642 * 2 + 1  # every spelling both ways, and the defaults
     assert sum(1 for c in cases if not c.is_valid) == 3 * sum(
         1 for n in range(5) for _ in domains.invalid_axis_spellings(n))
 
