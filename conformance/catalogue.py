@@ -144,6 +144,9 @@ def each(draw):
 
 # ----------------------------------------------------------------------------- op records
 
+_DOMAIN_CACHE = {}
+
+
 @dataclasses.dataclass(frozen=True)
 class OpInfo:
     name: str
@@ -163,7 +166,10 @@ class OpInfo:
     description: str = ""
 
     def cases(self):
-        return list(self.domain(self))
+        # Enumerated once per process: the header, collection, scheduling and the summary all ask.
+        if self.name not in _DOMAIN_CACHE:
+            _DOMAIN_CACHE[self.name] = tuple(self.domain(self))
+        return list(_DOMAIN_CACHE[self.name])
 
     def grad_positions(self, n_inputs):
         return tuple(range(n_inputs)) if self.differentiable is None else self.differentiable
