@@ -104,6 +104,11 @@ class Variable:
         `create_graph=True` the backward pass builds a graph too, so gradients can be
         differentiated again (higher-order derivatives).
         """
+        for name, flag in (("retain_grad", retain_grad), ("create_graph", create_graph)):
+            if not isinstance(flag, (bool, int, np.bool_)):
+                raise TypeError(
+                    f"backward() {name} must be a bool, not {type(flag).__name__}; to start from an "
+                    f"upstream gradient g, set y.grad = Variable(g) and call y.backward()")
         if self.grad is None:
             xp = get_array_module(self.data)
             self.grad = Variable(xp.ones(self.data.shape, self.data.dtype))

@@ -275,8 +275,14 @@ class ExclusiveProd(Function):
     def forward(self, x):
         xp = get_array_module(x)
         if x.dtype.kind in "fc":
-            return self._by_zero_count(xp, x)
-        # Integers: exact running products (a division would round).
+            out = self._by_division(xp, x)
+            if out is not None:
+                return out
+        return self._by_running_products(xp, x)
+
+    def _by_running_products(self, xp, x):
+        """Exact for every input (IEEE products of the others, as JAX computes them); integers
+        need it because a division would round."""
         grouped, undo = _group_last(xp, x, self.axes)
         ones = xp.ones(grouped.shape[:-1] + (1,), dtype=x.dtype)
         # Product of everything left of each element, times everything right of it (the last
@@ -286,16 +292,25 @@ class ExclusiveProd(Function):
         right = xp.cumprod(xp.concatenate([ones, rev], axis=-1), axis=-1)[..., :-1][..., ::-1]
         return undo(left * right)
 
-    def _by_zero_count(self, xp, x):
+    def _by_division(self, xp, x):
         """Floats: the product of the group's nonzero elements, divided by the element where the
-        group has no zero; at the only zero of a group, that product; 0 everywhere else."""
+        group has no zero; at the only zero of a group, that product; 0 everywhere else. None
+        when a group's product is not finite (a NaN, an infinity or an overflow), where the
+        division would give NaN for a finite product of the others.
+        One full-size float array is allocated and then updated in place: at 10^6 elements and
+        up, fresh pages cost more than the arithmetic."""
         zero = x == 0
         if not zero.any():
-            return xp.prod(x, axis=self.axes, keepdims=True) / x
-        safe = xp.where(zero, 1, x)
-        nonzero_prod = xp.prod(safe, axis=self.axes, keepdims=True)
-        zeros = zero.sum(axis=self.axes, keepdims=True)
-        return xp.where(zeros == 0, nonzero_prod / safe, xp.where(zero & (zeros == 1), nonzero_prod, 0))
+            whole = xp.prod(x, axis=self.axes, keepdims=True)
+            return whole / x if xp.isfinite(whole).all() else None
+        out = xp.where(zero, 1, x)
+        nonzero_prod = xp.prod(out, axis=self.axes, keepdims=True)
+        if not xp.isfinite(nonzero_prod).all():
+            return None
+        zeros = xp.count_nonzero(zero, axis=self.axes, keepdims=True)
+        xp.divide(xp.where(zeros == 0, nonzero_prod, 0), out, out=out)
+        xp.copyto(out, xp.where(zeros == 1, nonzero_prod, 0), where=zero)
+        return out
 
     def backward(self, g):
         # d out_i / d x_j = product of the group without i and j (for i != j), 0 for i == j.

@@ -201,3 +201,17 @@ def test_errors_leave_the_inputs_untouched():
     assert x.creator is None and x.grad is None
     F.sum(x).backward()
     np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("flags", [dict(retain_grad=Variable(np.ones(2))), dict(create_graph="yes"),
+                                   dict(retain_grad=np.ones(2))], ids=str)
+def test_backward_flags_are_bools_and_say_how_to_seed_a_gradient(flags):
+    y = F.sum(x23(), axis=0)
+    with pytest.raises(TypeError, match=r"must be a bool.*set y\.grad = Variable\(g\)"):
+        y.backward(**flags)
+
+
+def test_backward_flags_accept_numpy_bools_and_ints():
+    x = x23()
+    F.sum(x).backward(retain_grad=np.True_, create_graph=0)
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))

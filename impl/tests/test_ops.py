@@ -368,6 +368,15 @@ def test_prod_gradient_with_zeros_per_group():
     np.testing.assert_allclose(gx, w[:, None] * _prod_grad(x, 1))
 
 
+def test_prod_gradient_with_nan_infinity_and_overflow_is_the_ieee_product_of_the_others():
+    # As JAX's running products: a division would turn a finite product of the others into NaN.
+    x = np.array([[0.0, np.nan, 2.0], [np.nan, 1.0, 2.0], [0.0, 0.0, np.nan], [np.inf, 2.0, 3.0],
+                  [0.0, np.inf, 2.0], [1e200, 1e200, 1e-200]])
+    y, (gx,), w = run(lambda v: F.prod(v, axis=1), x, upstream=np.ones(6))
+    np.testing.assert_array_equal(gx, [[np.nan, 0, np.nan], [2, np.nan, np.nan], [np.nan, np.nan, 0],
+                                       [6, np.inf, np.inf], [np.inf, 0, np.nan], [1, 1, np.inf]])
+
+
 def test_prod_over_a_tuple_of_axes_with_zeros():
     x = rng.uniform(0.5, 2, (2, 3, 2))
     x[0, 1, 1] = 0.0
