@@ -461,7 +461,36 @@ def _sce_draw(rng, shapes, dtype):
 
 
 def _pow_variable_draw(rng, shapes, dtype):
+    """Positive bases with exponents of either sign, and about one base in six exactly 0 with
+    an exponent in [2.5, 4]: where x ** y is twice differentiable in x and JAX takes log(x) as 0
+    in the derivative in y."""
+    base, exponent = _pow_variable_numeric_draw(rng, shapes, dtype)
+    zero = rng.random(shapes[0]) < 1 / 6
+    base = np.where(zero, 0, base).astype(dtype)
+    # Every exponent that meets a zero base somewhere in the broadcast is drawn steep.
+    meets_zero = _reduce_to(np.broadcast_to(zero, np.broadcast_shapes(*shapes)), shapes[1])
+    exponent = np.where(meets_zero, rng.uniform(2.5, 4.0, size=shapes[1]), exponent).astype(dtype)
+    return [base, exponent]
+
+
+def _pow_variable_numeric_draw(rng, shapes, dtype):
+    """Central differences step across 0, where x ** y is not real: positive bases only."""
     return [positive(rng, shapes[0], dtype), normal(rng, shapes[1], dtype)]
+
+
+def _reduce_to(mask, shape):
+    """Whether any element of `mask` broadcast onto each element of `shape` (the adjoint of
+    broadcasting, for a boolean mask)."""
+    lead = mask.ndim - len(shape)
+    mask = mask.any(axis=tuple(range(lead))) if lead else mask
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and mask.shape[i] != 1)
+    return mask.any(axis=axes, keepdims=True) if axes else mask
+
+
+def _pow_array_exponent_draw(rng, shapes, dtype):
+    """Positive bases; exponents 0, 1, 2, 3, 1/2 and -3/2, as an array."""
+    exponents = rng.choice((0.0, 1.0, 2.0, 3.0, 0.5, -1.5), size=shapes[1])
+    return [positive(rng, shapes[0], dtype), exponents.astype(dtype)]
 
 
 def _np_logsumexp(x, axis, keepdims):
@@ -586,11 +615,20 @@ CATALOGUE = [
            domain=unary_domain(dtypes=FLOATS, params=({"c": 2}, {"c": 3}, {"c": 0.5}, {"c": -1.5},
                                                      {"c": 0}, {"c": 1})),
            description="x ** c for a constant exponent"),
+    OpInfo(name="pow_integer", impl=lambda F, x, c: x ** c, reference=lambda x, c: x ** c,
+           numpy=lambda x, c: x ** c, draw=each(near_one_with_zeros),
+           domain=unary_domain(dtypes=FLOATS, params=({"c": 0}, {"c": 1}, {"c": 2}, {"c": 3})),
+           description="x ** c for an integer c, with exact zeros in the base (x ** 0 has gradient 0 there)"),
+    OpInfo(name="pow_array_exponent", impl=lambda F, x, c: x ** c.data, reference=lambda x, c: x ** c,
+           numpy=lambda x, c: x ** c, draw=_pow_array_exponent_draw, domain=binary_domain(dtypes=FLOATS),
+           differentiable=(0,),
+           description="x ** c for a constant array c (not differentiated), broadcast either way"),
     OpInfo(**_binary("add", lambda a, b: a + b, linear=True)),
     OpInfo(**_binary("sub", lambda a, b: a - b, linear=True)),
     OpInfo(**_binary("mul", lambda a, b: a * b)),
     OpInfo(**_binary("div", lambda a, b: a / b, draw=each(positive))),
     OpInfo(**_binary("pow_variable", lambda a, b: a ** b, draw=_pow_variable_draw,
+                     numeric_draw=_pow_variable_numeric_draw,
                      domain=binary_domain(dtypes=FLOATS),
                      description="x ** y with both operands differentiable")),
     # --- shapes

@@ -158,26 +158,67 @@ def pytest_pycollect_makeitem(collector, name, obj):
     if not isinstance(obj, CaseSuite):
         return None
     state = collector.config._conformance
+    if collector.get_closest_marker("conformance") is None:
+        # On the module, once: every case inherits them (a marker per item costs at collection).
+        collector.add_marker(pytest.mark.conformance)
+        collector.add_marker(pytest.mark.timeout(CASE_TIMEOUT_S))
     items = []
     for op in CATALOGUE:
         if obj.ops is not None and op.name not in obj.ops:
             continue
         for case in op.cases():
-            item = ConformanceItem.from_parent(collector, name=case.id, case=case)
-            for entry in state.divergences:
-                if entry["matches"](case.id):
-                    item.add_marker(pytest.mark.xfail(reason=entry["reason"], strict=True))
-                    break
+            reason = next((entry["reason"] for entry in state.divergences if entry["matches"](case.id)),
+                          None)
+            item = ConformanceItem.from_parent(collector, name=case.id, case=case, divergence=reason)
+            if reason is not None:
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
             items.append(item)
     return items
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A conformance case runs as one phase with one report. It has no fixtures, so pytest's
+    setup and teardown phases only cost: with three reports per case, each also sent to the xdist
+    controller, pytest's protocol takes longer than the checks themselves. Hook wrappers
+    (warnings, pytest-timeout's per-case limit) still wrap this; --pdb and --setup-* get pytest's
+    own protocol."""
+    if not isinstance(item, ConformanceItem) or _standard_protocol(item.config):
+        return None
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    call = pytest.CallInfo.from_call(item.runtest, when="call",
+                                     reraise=(pytest.exit.Exception, KeyboardInterrupt))
+    report = ihook.pytest_runtest_makereport(item=item, call=call)
+    if item.divergence is not None and not item.config.option.runxfail:
+        _strict_xfail(report, item.divergence)
+    ihook.pytest_runtest_logreport(report=report)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _standard_protocol(config):
+    option = config.option
+    return (getattr(option, "usepdb", False) or getattr(option, "setuponly", False)
+            or getattr(option, "setupplan", False) or getattr(option, "setupshow", False))
+
+
+def _strict_xfail(report, reason):
+    """What pytest's strict xfail marker does to a call report (the marker stays on the item
+    for pytest's own protocol)."""
+    if report.failed:
+        report.outcome = "skipped"
+        report.wasxfail = reason
+    elif report.passed:
+        report.outcome = "failed"
+        report.longrepr = f"[XPASS(strict)] {reason}"
+
+
 class ConformanceItem(pytest.Item):
-    def __init__(self, *, case, **kwargs):
+    def __init__(self, *, case, divergence=None, **kwargs):
         super().__init__(**kwargs)
         self.case = case
-        self.add_marker(pytest.mark.conformance)
-        self.add_marker(pytest.mark.timeout(CASE_TIMEOUT_S))
+        self.divergence = divergence  # the reason of the known divergence it is listed under
         self.user_properties.append(("conformance", self._facets()))
 
     def _facets(self):

@@ -99,3 +99,49 @@ def test_a_run_goes_on_past_errors_hangs_and_exits(session_checker, request, tmp
     for case_id, (kind, message) in expected.items():
         got_kind, got_message = outcomes[case_id]
         assert got_kind == kind and re.search(message, got_message), (case_id, got_kind, got_message)
+
+
+def _run_cases(request, ids, *extra, env=None):
+    cache = request.config.getoption("--conformance-cache")
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0", "-rxX",
+            "--impl", "conformance.selftests.bad_impl", "--conformance-cache", cache,
+            "--jax-platform", request.config._conformance.platform, *extra]
+    args += [f"conformance/test_ops.py::{case_id}" for case_id in ids]
+    run = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_known_divergences_are_strict_xfails_and_stale_entries_are_reported(request, tmp_path):
+    """A listed failing case is xfailed; a listed case that passes fails the run (strict); an
+    entry that matches no case of the domain is reported as stale."""
+    ids = [f"exp[{ID}]", f"neg[{ID}]", f"sum[{ID}-axis=0-keepdims=False]"]
+    divergences = tmp_path / "bad.toml"
+    divergences.write_text(
+        '[[divergence]]\ncases = "exp[*]"\nreason = "exp is broken on purpose"\n\n'
+        '[[divergence]]\ncases = ["neg[float64-(2,3)]"]\nreason = "neg is said to be broken"\n\n'
+        '[[divergence]]\nregex = "nosuchop\\\\[.*"\nreason = "an op that no longer exists"\n')
+    code, out = _run_cases(request, ids, "--known-divergences", str(divergences))
+    assert code == 1, out
+    assert re.search(r"1 failed, 1 passed, 1 xfailed", out), out
+    assert re.search(r"XPASS\(strict\)\] neg is said to be broken", out), out
+    assert re.search(r"XFAIL .*exp\[float64-\(2,3\)\] - exp is broken on purpose", out), out
+    assert "stale known divergence (matches no case): 'nosuchop\\\\[.*'" in out, out
+
+
+@pytest.mark.parametrize("protocol", ["", "--setup-show", "--runxfail"])
+def test_pytests_own_protocol_and_runxfail_still_apply(request, tmp_path, protocol):
+    """A case runs as one phase (a call report only); --setup-show (like --pdb) gets pytest's
+    three-phase protocol, with the same outcomes; --runxfail reports listed divergences as the
+    failures they are."""
+    divergences = tmp_path / "bad.toml"
+    divergences.write_text('[[divergence]]\ncases = "exp[*]"\nreason = "exp is broken on purpose"\n')
+    extra = [protocol] if protocol else []
+    code, out = _run_cases(request, [f"exp[{ID}]", f"neg[{ID}]"], *extra, "--durations=0",
+                           "--durations-min=0", "--known-divergences", str(divergences))
+    phases = set(re.findall(r"^[\d.]+s (setup|call|teardown) ", out, re.MULTILINE))
+    if protocol == "--runxfail":
+        assert code == 1 and re.search(r"1 failed, 1 passed", out), out
+        assert "forward raised RuntimeError: exp is broken on purpose" in out, out
+    else:
+        assert code == 0 and re.search(r"1 passed, 1 xfailed", out), out
+    assert phases == ({"setup", "call", "teardown"} if protocol == "--setup-show" else {"call"}), out
