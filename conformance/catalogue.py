@@ -465,10 +465,14 @@ def _pow_variable_draw(rng, shapes, dtype):
     an exponent in [2.5, 4]: where x ** y is twice differentiable in x and JAX takes log(x) as 0
     in the derivative in y."""
     base, exponent = _pow_variable_numeric_draw(rng, shapes, dtype)
+    try:
+        out_shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        return [base, exponent]  # a case that must be rejected
     zero = rng.random(shapes[0]) < 1 / 6
     base = np.where(zero, 0, base).astype(dtype)
     # Every exponent that meets a zero base somewhere in the broadcast is drawn steep.
-    meets_zero = _reduce_to(np.broadcast_to(zero, np.broadcast_shapes(*shapes)), shapes[1])
+    meets_zero = _reduce_to(np.broadcast_to(zero, out_shape), shapes[1])
     exponent = np.where(meets_zero, rng.uniform(2.5, 4.0, size=shapes[1]), exponent).astype(dtype)
     return [base, exponent]
 

@@ -3,6 +3,7 @@
 Each catalogue case becomes one test item named by its case id, e.g.
 `conformance/test_ops.py::sum[float32-(2,3,4)-axis=(2,-3)-keepdims=True]`.
 """
+import gc
 import importlib
 import os
 import pathlib
@@ -212,6 +213,12 @@ def _strict_xfail(report, reason):
     elif report.passed:
         report.outcome = "failed"
         report.longrepr = f"[XPASS(strict)] {reason}"
+
+
+def pytest_collection_finish(session):
+    # Some 60,000 items and their cases live for the whole session: keep the cyclic garbage
+    # collector from walking them again at every full collection (JAX's tracing triggers many).
+    gc.freeze()
 
 
 class ConformanceItem(pytest.Item):

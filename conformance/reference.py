@@ -1,7 +1,8 @@
 """JAX as the reference: platform selection, and the batched computation of reference values.
 
 A reference depends only on the canonical case (axes normalized and sorted, ...), so it is computed
-once per canonical case and shared by every spelling. The canonical cases of one op, dtype and batch
+once per canonical case and shared by every spelling; a reduction with keepdims=True shares its
+keepdims=False computation (see `reference_source`). The canonical cases of one op, dtype and batch
 key are split into chunks, and each chunk is one jitted program that returns, for every case in it,
 the forward value, the vector-Jacobian product with a random cotangent and a Hessian-vector product.
 With JAX's persistent compilation cache a warm run compiles nothing.
@@ -102,7 +103,12 @@ class ReferenceStore:
     def get(self, case):
         key = canonical_key(case, self.global_seed)
         if key not in self._values:
-            self._fill_chunk(_chunk_of(case))
+            source = reference_source(case)
+            source_key = canonical_key(source, self.global_seed)
+            if source_key not in self._values:
+                self._fill_chunk(_chunk_of(source))
+            if source is not case:
+                self._values[key] = _with_kept_dims(BY_NAME[case.op], case, self._values[source_key])
         return self._values[key]
 
     def _fill_chunk(self, chunk):
@@ -151,6 +157,32 @@ class ReferenceStore:
                 ref.tangents = [rng.standard_normal(inputs[i].shape).astype(inputs[i].dtype)
                                 for i in op.grad_positions(len(inputs))]
         return ref
+
+
+def reference_source(case):
+    """The canonical case whose JAX computation serves `case`. A reduction with keepdims=True
+    is its keepdims=False result with the reduced axes kept as size-1 dims (which is how
+    jax.numpy computes it), and the same cotangent numbers in that shape give the same
+    gradient and Hessian-vector product: so the two share one computation, and one draw."""
+    if case.canonical_kwargs.get("keepdims") is not True:
+        return case
+    canonical = tuple((k, False if k == "keepdims" else v) for k, v in case.canonical)
+    return dataclasses.replace(case, params=canonical, canonical=canonical)
+
+
+def _with_kept_dims(op, case, source_ref):
+    """`case`'s reference from its keepdims=False source: the value and cotangent reshaped to
+    the output shape JAX gives the keepdims=True call (abstract evaluation, no compilation)."""
+    ref = dataclasses.replace(source_ref)
+    if ref.error is not None or ref.value is None:
+        return ref
+    import jax
+    structs = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in ref.inputs]
+    shape = jax.eval_shape(lambda *xs: op.reference(*xs, **case.canonical_kwargs), *structs).shape
+    ref.value = ref.value.reshape(shape)
+    if ref.cotangent is not None:
+        ref.cotangent = ref.cotangent.reshape(shape)
+    return ref
 
 
 def _jax_eager(op, inputs, kwargs):
@@ -297,26 +329,30 @@ def _plan(op_name):
     Chunks never mix dtypes, nor shapes for ops that take an axis (their per-shape domains are
     large); they are small so that xdist can spread them evenly."""
     op = BY_NAME[op_name]
+    valid = [case for case in op.cases() if case.is_valid]
+    sources = {}
+    for case in valid:
+        source = reference_source(case)
+        sources.setdefault(source.canonical_identity, source)
     groups = {}
-    for case in op.cases():
-        if case.is_valid:
-            per_shape = len(case.shapes) == 1 and "axis" in case.kwargs
-            key = (case.dtype, case.shapes if per_shape else None)
-            groups.setdefault(key, {}).setdefault(case.canonical_identity, case)
+    for source in sources.values():
+        per_shape = len(source.shapes) == 1 and "axis" in source.canonical_kwargs
+        groups.setdefault((source.dtype, source.shapes if per_shape else None), []).append(source)
     plan = {}
     chunks = 0
-    for cases in groups.values():
-        ordered = list(cases.values())
+    for ordered in groups.values():
         for start in range(0, len(ordered), MAX_BATCH):
             chunk = tuple(ordered[start:start + MAX_BATCH])
-            for case in chunk:
-                plan[case.canonical_identity] = (chunks, chunk)
+            for source in chunk:
+                plan[source.canonical_identity] = (chunks, chunk)
             chunks += 1
+    for case in valid:
+        plan.setdefault(case.canonical_identity, plan[reference_source(case).canonical_identity])
     return plan
 
 
-def _chunk_of(case):
-    return _plan(case.op)[case.canonical_identity][1]
+def _chunk_of(source):
+    return _plan(source.op)[source.canonical_identity][1]
 
 
 def batch_scope(case):
