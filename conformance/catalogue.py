@@ -5,6 +5,7 @@ The conformance suite and the benchmarks are both driven from `CATALOGUE`.
 Adding an op to the suite is one `OpInfo(...)` entry below.
 """
 import dataclasses
+import functools
 import hashlib
 import math
 from typing import Callable, Optional
@@ -42,13 +43,13 @@ class Case:
     facets: tuple = ()
     error_authority: Optional[str] = None
 
-    @property
+    @functools.cached_property
     def label(self):
         parts = [self.dtype, "x".join(fmt(s) for s in self.shapes)]
         parts += [f"{k}={fmt(v)}" for k, v in self.params]
         return "-".join(parts)
 
-    @property
+    @functools.cached_property
     def id(self):
         return f"{self.op}[{self.label}]"
 

@@ -215,6 +215,7 @@ def test_every_canonical_case_is_computed_in_exactly_one_chunk():
     "var[float64-(4,1,3)-axis=-1-keepdims=True-ddof=0]",
     "max[float64-(2,3)-axis=None-keepdims=True]",
 ])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_keepdims_reference_is_what_jax_computes_for_keepdims(case_id):
     """The keepdims=True reference is derived from the keepdims=False computation; JAX asked
     directly, with the same inputs and cotangent, agrees to rounding (eager JAX is not fused
@@ -234,3 +235,97 @@ def test_a_keepdims_reference_is_what_jax_computes_for_keepdims(case_id):
     hvp = jax.jvp(lambda x: jax.vjp(lambda y: op.reference(y, **kwargs), x)[1](ref.cotangent)[0],
                   (ref.inputs[0],), (ref.tangents[0],))[1]
     np.testing.assert_allclose(np.asarray(hvp), ref.hvps[0], **close)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_every_keepdims_shape_is_jaxs():
+    """The keepdims=True references take NumPy's output shape; JAX's is the same, for every
+    such case of the domain (abstract evaluation, nothing compiled)."""
+    import jax
+    from conformance.reference import configure_jax, draw_inputs
+    configure_jax()
+    for op in CATALOGUE:
+        seen = set()
+        for case in op.cases():
+            if not case.is_valid or case.canonical_kwargs.get("keepdims") is not True or (
+                    case.canonical_identity in seen):
+                continue
+            kwargs = case.canonical_kwargs
+            seen.add(case.canonical_identity)
+            inputs = draw_inputs(op, case, 0)
+            try:
+                want = np.shape(op.numpy(*inputs, **kwargs))
+            except Exception:  # noqa: BLE001 - JAX's shape is used where NumPy rejects
+                continue
+            structs = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in inputs]
+            try:
+                got = jax.eval_shape(lambda *xs: op.reference(*xs, **kwargs), *structs).shape
+            except Exception:  # noqa: BLE001 - JAX rejects it: the case expects an error
+                continue
+            assert got == want, case.id
+
+
+class _FakeWorker:
+    """What the xdist scheduler sees of a worker: it is sent item indices and told to stop."""
+
+    def __init__(self, name):
+        self.gateway = type("Gateway", (), {"id": name})()
+        self.sent = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices):
+        self.sent.extend(indices)
+
+    def shutdown(self):
+        self.shutting_down = True
+
+
+def _scheduler(collection, workers):
+    from types import SimpleNamespace
+    from conformance.scheduling import ReferenceScopeScheduling
+    config = SimpleNamespace(getvalue=lambda name: [f"{len(workers)}*popen"],
+                             option=SimpleNamespace(loadscopereorder=True))
+    sched = ReferenceScopeScheduling(config)
+    for worker in workers:
+        sched.add_node(worker)
+        sched.add_node_collection(worker, collection)
+    sched.schedule()
+    return sched
+
+
+def test_the_scheduler_runs_every_item_once_and_keeps_each_chunk_on_one_worker():
+    from conformance.reference import batch_scope
+    cases = [c for name in ("sum", "var", "exp") for c in BY_NAME[name].cases()]
+    collection = [f"conformance/test_ops.py::{c.id}" for c in cases] + ["conformance/test_x.py::test_other"]
+    workers = [_FakeWorker("gw0"), _FakeWorker("gw1")]
+    sched = _scheduler(collection, workers)
+    done = {w: 0 for w in workers}
+    while not sched.tests_finished:
+        # Each worker reports its items in order, one at a time, taking turns.
+        for worker in workers:
+            if done[worker] < len(worker.sent):
+                sched.mark_test_complete(worker, worker.sent[done[worker]])
+                done[worker] += 1
+    ran = [i for w in workers for i in w.sent]
+    assert sorted(ran) == list(range(len(collection)))
+    assert all(w.shutting_down for w in workers)
+    owner = {}
+    for worker in workers:
+        for i in worker.sent:
+            if i < len(cases):
+                assert owner.setdefault(batch_scope(cases[i]), worker) is worker, cases[i].id
+    assert {id(w) for w in owner.values()} == {id(w) for w in workers}, "chunks spread over both"
+
+
+def test_a_crashed_workers_unfinished_chunk_goes_to_another():
+    cases = BY_NAME["exp"].cases()
+    collection = [f"conformance/test_ops.py::{c.id}" for c in cases]
+    workers = [_FakeWorker("gw0"), _FakeWorker("gw1")]
+    sched = _scheduler(collection, workers)
+    first = workers[0].sent[0]
+    sched.mark_test_complete(workers[0], first)
+    pending = [i for i in workers[0].sent if i != first]
+    crashed = sched.remove_node(workers[0])
+    assert crashed == collection[pending[0]]
+    assert sched.has_pending
+    assert set(pending) <= set(workers[1].sent) or sched.workqueue
