@@ -261,8 +261,29 @@ class Prod(_Reduction):
         return get_array_module(x).prod(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
-        x = self.inputs[0]
-        return self.restore(gy) * ExclusiveProd(self.axes)(x)
+        return ProdGrad(self)(self.inputs[0], gy)
+
+
+class ProdGrad(Function):
+    """prod's gradient, restore(gy) * ExclusiveProd(x), as one Function: at small sizes the
+    four Functions it would take otherwise (reshape, broadcast, products, multiply) cost more
+    than the arithmetic. Its own backward goes through them, so it is differentiable again."""
+
+    def __init__(self, prod):
+        self.prod = prod
+        self.axes = prod.axes
+        self.keepdims = prod.keepdims
+
+    def forward(self, x, gy):
+        if not self.keepdims:
+            gy = gy.reshape(keepdims_shape(x.shape, self.axes))
+        return gy * ExclusiveProd(self.axes).forward(x)
+
+    def backward(self, g):
+        x, gy = self.inputs
+        g_gy = sum(g * ExclusiveProd(self.axes)(x), axis=self.axes, keepdims=self.keepdims)
+        g_x = ExclusiveProd(self.axes).vjp(x, g * self.prod.restore(gy))
+        return g_x, g_gy
 
 
 class ExclusiveProd(Function):
@@ -299,22 +320,26 @@ class ExclusiveProd(Function):
         division would give NaN for a finite product of the others.
         One full-size float array is allocated and then updated in place: at 10^6 elements and
         up, fresh pages cost more than the arithmetic."""
+        # The ufuncs' own reduce, not xp.prod/xp.sum: at small sizes their wrappers dominate.
         zero = x == 0
         if not zero.any():
-            whole = xp.prod(x, axis=self.axes, keepdims=True)
+            whole = xp.multiply.reduce(x, axis=self.axes, keepdims=True)
             return whole / x if xp.isfinite(whole).all() else None
         out = xp.where(zero, 1, x)
-        nonzero_prod = xp.prod(out, axis=self.axes, keepdims=True)
+        nonzero_prod = xp.multiply.reduce(out, axis=self.axes, keepdims=True)
         if not xp.isfinite(nonzero_prod).all():
             return None
-        zeros = xp.count_nonzero(zero, axis=self.axes, keepdims=True)
-        xp.divide(xp.where(zeros == 0, nonzero_prod, 0), out, out=out)
-        xp.copyto(out, xp.where(zeros == 1, nonzero_prod, 0), where=zero)
+        zeros = xp.add.reduce(zero, axis=self.axes, keepdims=True)
+        xp.divide(nonzero_prod * (zeros == 0), out, out=out)
+        xp.copyto(out, nonzero_prod * (zeros == 1), where=zero)
         return out
 
     def backward(self, g):
+        return self.vjp(self.inputs[0], g)
+
+    def vjp(self, x, g):
+        """The gradient of sum(g * ExclusiveProd(x)) with respect to the Variable x."""
         # d out_i / d x_j = product of the group without i and j (for i != j), 0 for i == j.
-        x = self.inputs[0]
         xp = get_array_module(x.data)
         grouped, undo = _group_last_variable(x, self.axes)
         gg, _ = _group_last_variable(g, self.axes)
