@@ -183,7 +183,7 @@ def pytest_runtest_protocol(item, nextitem):
     setup and teardown phases only cost: with three reports per case, each also sent to the xdist
     controller, pytest's protocol takes longer than the checks themselves. Hook wrappers
     (warnings, pytest-timeout's per-case limit) still wrap this; --pdb and --setup-* get pytest's
-    own protocol."""
+    own protocol. With --junitxml a teardown report follows, which carries the properties."""
     if not isinstance(item, ConformanceItem) or _standard_protocol(item.config):
         return None
     ihook = item.ihook
@@ -194,6 +194,12 @@ def pytest_runtest_protocol(item, nextitem):
     if item.divergence is not None and not item.config.option.runxfail:
         _strict_xfail(report, item.divergence)
     ihook.pytest_runtest_logreport(report=report)
+    if item.config.option.xmlpath:
+        # --junitxml writes a test case's properties (the case's facets and worst error) from
+        # its teardown report.
+        ihook.pytest_runtest_logreport(report=pytest.TestReport(
+            report.id if hasattr(report, "id") else item.nodeid, item.location, {}, "passed", None, "teardown", [], 0.0,
+            start=call.stop, stop=call.stop, user_properties=item.user_properties))
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
 

@@ -3,6 +3,7 @@ test command, restricted per mutant to the cases of the ops that reach the mutat
 
     python -m conformance.mutants.cosmic impl/functions.py --sample 150
     python -m conformance.mutants.cosmic impl/axes.py impl/core.py --sample 0   # every mutant
+    python -m conformance.mutants.cosmic impl/core.py --sample 0 --only PowConst --only Pow
 
 cosmic-ray mutates files in place, so it works on a copy of the repository in a temporary folder
 (`--workdir` to choose and keep it); the working tree is never touched. For each file: a copy of
@@ -40,6 +41,9 @@ def parse_args(argv):
     parser.add_argument("--sample", type=int, default=150,
                         help="mutants per file, drawn at random (0: all; default 150)")
     parser.add_argument("--sample-seed", type=int, default=0)
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="keep only the mutants inside this class, function or Class.method "
+                             "of the file (repeatable); --sample then draws among them")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant (default 300)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--workdir", default=None, help="keep the copies and sessions here")
@@ -83,8 +87,26 @@ def write_config(path, module, pristine, cache, timeout):
         'name = "local"\n')
 
 
-def sample_session(session, n, seed):
-    """Keep `n` random work items pending; mark the others skipped. Returns (total, kept)."""
+def line_ranges(source, names):
+    """The (first, last) source lines of each named top-level class or function, or Class.method."""
+    import ast
+    tree = ast.parse(source)
+    ranges = []
+    for name in names:
+        scope, found = tree.body, None
+        for part in name.split("."):
+            found = next((node for node in scope if isinstance(
+                node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == part), None)
+            if found is None:
+                raise SystemExit(f"--only {name}: no such class or function in the file")
+            scope = found.body
+        ranges.append((found.lineno, found.end_lineno))
+    return ranges
+
+
+def sample_session(session, n, seed, ranges=None):
+    """Keep `n` random work items pending (among those inside `ranges` of lines, if given); mark
+    the others skipped. Returns (total, kept)."""
     from cosmic_ray.work_db import use_db, WorkDB
     from cosmic_ray.work_item import WorkResult, WorkerOutcome
     with use_db(str(session), mode=WorkDB.Mode.open) as db:
@@ -92,13 +114,15 @@ def sample_session(session, n, seed):
         # job ids are random uuids: order by what the mutation is, so a seed picks the same mutants
         items.sort(key=lambda w: tuple((str(m.module_path), m.operator_name, m.occurrence)
                                        for m in w.mutations))
-        if not n or n >= len(items):
-            return len(items), len(items)
-        keep = set(w.job_id for w in random.Random(seed).sample(items, n))
+        eligible = items if not ranges else [
+            w for w in items if all(any(a <= m.start_pos[0] <= b for a, b in ranges) for m in w.mutations)]
+        chosen = eligible if not n or n >= len(eligible) else random.Random(seed).sample(eligible, n)
+        keep = set(w.job_id for w in chosen)
         skipped = [w.job_id for w in items if w.job_id not in keep]
-        db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
-                                                   output="not in the sample"))
-        return len(items), n
+        if skipped:
+            db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
+                                                       output="not in the sample"))
+        return len(items), len(keep)
 
 
 def load_equivalents(path=EQUIVALENT):
@@ -169,7 +193,8 @@ def run_file(file, args, workdir, cache):
     coverage.load_or_measure(make_store(0, cache), cache, base=pristine)
     cr = cosmic_ray_command()
     subprocess.run(cr + ["init", str(config), str(session)], cwd=sandbox, check=True)
-    total, kept = sample_session(session, args.sample, args.sample_seed)
+    ranges = line_ranges((ROOT / file).read_text(), args.only) if args.only else None
+    total, kept = sample_session(session, args.sample, args.sample_seed, ranges)
     print(f"{file}: cosmic-ray made {total} mutants; running {kept}", flush=True)
     started = time.time()
     subprocess.run(cr + ["exec", str(config), str(session)], cwd=sandbox, check=True)

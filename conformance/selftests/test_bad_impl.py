@@ -87,7 +87,10 @@ def test_a_run_goes_on_past_errors_hangs_and_exits(session_checker, request, tmp
                       None)
         outcomes[testcase.get("name")] = (
             "passed" if result is None else result.tag, "" if result is None else result.get("message", ""))
+        properties = {p.get("name") for p in testcase.iter("property")}
+        assert "conformance" in properties, f"{testcase.get('name')}: no facets in the JUnit file"
     assert list(outcomes) == ids, "every case ran, in order"
+    assert len(list(ET.parse(junit).getroot().iter("testcase"))) == len(ids), "one entry per case"
     expected = {
         f"log[{ID}]": ("failure", r"Timeout"),
         f"clip[{ID}-x_min=-1.0-x_max=1.0]": ("failure", r"Timeout"),

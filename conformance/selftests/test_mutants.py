@@ -157,3 +157,12 @@ def test_explained_survivors_name_lines_that_still_exist():
         text = (ROOT / entry["file"]).read_text()
         assert any(l.strip() == entry["line"] for l in text.splitlines()), \
             f"stale entry in equivalent.toml: {entry['file']} has no line {entry['line']!r}"
+
+
+def test_only_keeps_the_lines_of_the_named_classes_and_methods():
+    from conformance.mutants.cosmic import line_ranges
+    source = "import x\n\nclass A:\n    def f(self):\n        return 1\n\n    def g(self):\n        return 2\n\ndef h():\n    pass\n"
+    assert line_ranges(source, ["A.g", "h"]) == [(7, 8), (10, 11)]
+    assert line_ranges(source, ["A"]) == [(3, 8)]
+    with pytest.raises(SystemExit, match="--only B"):
+        line_ranges(source, ["B"])
