@@ -560,13 +560,23 @@ def _unary(name, jax_fn, np_fn, **extra):
     )
 
 
+def broadcast_fan_out(shapes, kw=None):
+    """How many elements of the broadcast result each input element feeds: the length of the
+    sums that bring the gradients back to the inputs' shapes."""
+    try:
+        out = domains.size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return 1  # a case that must be rejected
+    return max(1, *(out // max(1, domains.size(s)) for s in shapes))
+
+
 def _binary(name, operator, **extra):
     return dict(
         name=name,
         impl=lambda F, a, b: operator(a, b),
         reference=lambda a, b: operator(a, b),
         numpy=lambda a, b: operator(a, b),
-        **{"domain": binary_domain(), **extra},
+        **{"domain": binary_domain(), "length": broadcast_fan_out, **extra},
     )
 
 
@@ -626,7 +636,7 @@ CATALOGUE = [
            description="x ** c for an integer c, with exact zeros in the base (x ** 0 has gradient 0 there)"),
     OpInfo(name="pow_array_exponent", impl=lambda F, x, c: x ** c.data, reference=lambda x, c: x ** c,
            numpy=lambda x, c: x ** c, draw=_pow_array_exponent_draw, domain=binary_domain(dtypes=FLOATS),
-           differentiable=(0,),
+           differentiable=(0,), length=broadcast_fan_out,
            description="x ** c for a constant array c (not differentiated), broadcast either way"),
     OpInfo(**_binary("add", lambda a, b: a + b, linear=True)),
     OpInfo(**_binary("sub", lambda a, b: a - b, linear=True)),
@@ -640,7 +650,9 @@ CATALOGUE = [
     OpInfo(name="broadcast_to", impl=lambda F, x, shape: F.broadcast_to(x, shape),
            reference=lambda x, shape: _jnp().broadcast_to(x, shape),
            numpy=lambda x, shape: np.broadcast_to(x, shape), domain=_broadcast_to_domain,
-           needs=("broadcast_to",), linear=True),
+           needs=("broadcast_to",), linear=True,
+           # The backward is sum_to: each input element sums this many cotangent elements.
+           length=lambda shapes, kw: broadcast_fan_out((shapes[0], kw["shape"]))),
     OpInfo(name="sum_to", impl=lambda F, x, shape: F.sum_to(x, shape), reference=_jax_sum_to,
            numpy=_check_sum_to, domain=_sum_to_domain, needs=("sum_to",), linear=True,
            length=lambda shapes, kw: max(1, domains.size(shapes[0]) // max(1, domains.size(kw["shape"])))),

@@ -194,11 +194,12 @@ def pytest_runtest_protocol(item, nextitem):
     if item.divergence is not None and not item.config.option.runxfail:
         _strict_xfail(report, item.divergence)
     ihook.pytest_runtest_logreport(report=report)
-    if item.config.option.xmlpath:
+    if getattr(item.config.option, "xmlpath", None):
         # --junitxml writes a test case's properties (the case's facets and worst error) from
-        # its teardown report.
+        # its teardown report; it matches the two by the report's node id.
+        node_id = report.id if hasattr(report, "id") else item.nodeid
         ihook.pytest_runtest_logreport(report=pytest.TestReport(
-            report.id if hasattr(report, "id") else item.nodeid, item.location, {}, "passed", None, "teardown", [], 0.0,
+            node_id, item.location, {}, "passed", None, "teardown", [], 0.0,
             start=call.stop, stop=call.stop, user_properties=item.user_properties))
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
