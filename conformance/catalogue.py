@@ -493,8 +493,8 @@ def _reduce_to(mask, shape):
 
 
 def _pow_array_exponent_draw(rng, shapes, dtype):
-    """Positive bases; exponents 0, 1, 2, 3, 1/2 and -3/2, as an array."""
-    exponents = rng.choice((0.0, 1.0, 2.0, 3.0, 0.5, -1.5), size=shapes[1])
+    """Positive bases; exponents 0, 1, 2, 3, 1/2, -1 and -3/2, as an array."""
+    exponents = rng.choice((0.0, 1.0, 2.0, 3.0, 0.5, -1.0, -1.5), size=shapes[1])
     return [positive(rng, shapes[0], dtype), exponents.astype(dtype)]
 
 
