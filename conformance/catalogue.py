@@ -655,7 +655,7 @@ CATALOGUE = [
            length=lambda shapes, kw: broadcast_fan_out((shapes[0], kw["shape"]))),
     OpInfo(name="sum_to", impl=lambda F, x, shape: F.sum_to(x, shape), reference=_jax_sum_to,
            numpy=_check_sum_to, domain=_sum_to_domain, needs=("sum_to",), linear=True,
-           length=lambda shapes, kw: max(1, domains.size(shapes[0]) // max(1, domains.size(kw["shape"])))),
+           length=lambda shapes, kw: broadcast_fan_out((shapes[0], kw["shape"]))),
     OpInfo(name="reshape", impl=lambda F, x, shape: F.reshape(x, shape),
            reference=lambda x, shape: _jnp().reshape(x, shape),
            numpy=lambda x, shape: np.reshape(x, shape), domain=_reshape_domain, needs=("reshape",),

@@ -105,7 +105,7 @@ class Variable:
         differentiated again (higher-order derivatives).
         """
         for name, flag in (("retain_grad", retain_grad), ("create_graph", create_graph)):
-            if not isinstance(flag, (bool, int, np.bool_)):
+            if not isinstance(flag, (int, np.bool_)):  # bool is an int
                 raise TypeError(
                     f"backward() {name} must be a bool, not {type(flag).__name__}; to start from an "
                     f"upstream gradient g, set y.grad = Variable(g) and call y.backward()")

@@ -10,17 +10,14 @@ import pytest
 
 import impl.functions as F
 from impl import Config, Function, Variable, as_variable, no_grad, using_config
+from impl.tests.collector import no_cycle_collector
 
 
 @pytest.fixture
 def no_gc():
     """Freeing must happen by reference counting alone: no cycle collector to tidy up."""
-    gc.collect()
-    gc.disable()
-    try:
+    with no_cycle_collector():
         yield
-    finally:
-        gc.enable()
 
 
 class Spy(Function):

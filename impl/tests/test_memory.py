@@ -5,8 +5,6 @@ reference counting as soon as the output goes out of scope: these tests run with
 collector disabled, where a reference cycle in the graph would pile up. Under `no_grad` no graph
 is built at all. `python -m impl.tests.test_memory` prints the numbers.
 """
-import contextlib
-import gc
 import sys
 import tracemalloc
 import weakref
@@ -16,6 +14,7 @@ import pytest
 
 import impl.functions as F
 from impl import Function, Variable, no_grad
+from impl.tests.collector import no_cycle_collector
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -55,16 +54,6 @@ def second_order_step():
     x.cleargrad()        # x.grad's graph refers back to x: clearing the gradient breaks that cycle
     F.sum(gx * gx).backward()
     return float(x.grad.data[0, 0])
-
-
-@contextlib.contextmanager
-def no_cycle_collector():
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def measure(step, iterations=ITERATIONS):
