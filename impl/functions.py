@@ -204,7 +204,8 @@ class _Reduction(Function):
         """`gy`, shaped like the output, put back over the reduced axes and broadcast to the
         input's shape: the backward of every reduction starts here."""
         x_shape = self.inputs[0].shape
-        if not self.keepdims and self.axes:
+        # A 0-d gradient (every axis reduced) broadcasts to any shape as it is.
+        if not self.keepdims and self.axes and gy.ndim:
             gy = Reshape(keepdims_shape(x_shape, self.axes))(gy)
         return BroadcastTo(x_shape)(gy) if gy.shape != x_shape else gy
 
@@ -220,12 +221,32 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     def forward(self, x):
-        return get_array_module(x).mean(x, axis=self.axes, keepdims=self.keepdims)
+        xp = get_array_module(x)
+        count = reduced_size(x.shape, self.axes)
+        if count and x.dtype.kind in "fc" and x.dtype.itemsize > 2:
+            # xp.mean's own arithmetic for these dtypes (sum, then divide), without its Python
+            # wrapper; float16 (accumulated in float32), integers and empty groups go through it.
+            return xp.add.reduce(x, axis=self.axes, keepdims=self.keepdims) / x.dtype.type(count)
+        return xp.mean(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
         count = reduced_size(self.inputs[0].shape, self.axes)
         # An empty reduction has an empty input, so its gradient is empty whatever the scale.
-        return self.restore(gy / count if count else gy)
+        return self.restore(DivideBy(count)(gy) if count else gy)
+
+
+class DivideBy(Function):
+    """x / a constant, in x's dtype: the scaling of mean's backward without the operand
+    handling of a general division."""
+
+    def __init__(self, divisor):
+        self.divisor = divisor
+
+    def forward(self, x):
+        return x / x.dtype.type(self.divisor)
+
+    def backward(self, gy):
+        return DivideBy(self.divisor)(gy)
 
 
 class _Extremum(_Reduction):

@@ -71,7 +71,7 @@ MUTANTS = [
         "lands one place off (list.insert(-1, ...) goes before the last)"),
     mutant(
         "keepdims-ignored-in-backward", FUNCS,
-        "        if not self.keepdims and self.axes:\n            gy = Reshape(",
+        "        if not self.keepdims and self.axes and gy.ndim:\n            gy = Reshape(",
         "        if False:\n            gy = Reshape(",
         REDUCTIONS,
         "the backward broadcasts the output gradient straight to the input shape, which is right "
