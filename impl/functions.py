@@ -279,7 +279,8 @@ class Min(_Extremum):
 
 class Prod(_Reduction):
     def forward(self, x):
-        return get_array_module(x).prod(x, axis=self.axes, keepdims=self.keepdims)
+        # The ufunc's own reduce: same result and dtype as xp.prod, without its Python wrapper.
+        return get_array_module(x).multiply.reduce(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
         return ProdGrad(self)(self.inputs[0], gy)
@@ -298,7 +299,7 @@ class ProdGrad(Function):
     def forward(self, x, gy):
         if not self.keepdims:
             gy = gy.reshape(keepdims_shape(x.shape, self.axes))
-        return gy * ExclusiveProd(self.axes).forward(x)
+        return ExclusiveProd(self.axes).scaled(x, gy)
 
     def backward(self, g):
         x, gy = self.inputs
@@ -315,12 +316,18 @@ class ExclusiveProd(Function):
         self.axes = axes
 
     def forward(self, x):
+        return self.scaled(x, None)
+
+    def scaled(self, x, scale):
+        """The products of the others times `scale` (one value per group, the reduced axes kept;
+        None for 1): the scale multiplies the few group products, not every element."""
         xp = get_array_module(x)
         if x.dtype.kind in "fc":
-            out = self._by_division(xp, x)
+            out = self._by_division(xp, x, scale)
             if out is not None:
                 return out
-        return self._by_running_products(xp, x)
+        out = self._by_running_products(xp, x)
+        return out if scale is None else out * scale
 
     def _by_running_products(self, xp, x):
         """Exact for every input (IEEE products of the others, as JAX computes them); integers
@@ -334,24 +341,29 @@ class ExclusiveProd(Function):
         right = xp.cumprod(xp.concatenate([ones, rev], axis=-1), axis=-1)[..., :-1][..., ::-1]
         return undo(left * right)
 
-    def _by_division(self, xp, x):
-        """Floats: the product of the group's nonzero elements, divided by the element where the
-        group has no zero; at the only zero of a group, that product; 0 everywhere else. None
-        when a group's product is not finite (a NaN, an infinity or an overflow), where the
-        division would give NaN for a finite product of the others.
-        One full-size float array is allocated and then updated in place: at 10^6 elements and
+    def _by_division(self, xp, x, scale):
+        """Floats: the product of the group's nonzero elements (times the scale), divided by the
+        element where the group has no zero; at the only zero of a group, that product; 0
+        everywhere else. None when a group's scaled product is not finite (a NaN, an infinity or
+        an overflow), where the division would give NaN or infinity for a finite answer.
+        At most one full-size array is allocated and then updated in place: at 10^6 elements and
         up, fresh pages cost more than the arithmetic."""
         # The ufuncs' own reduce, not xp.prod/xp.sum: at small sizes their wrappers dominate.
         zero = x == 0
         if not zero.any():
             whole = xp.multiply.reduce(x, axis=self.axes, keepdims=True)
+            if scale is not None:
+                whole = whole * scale
             return whole / x if xp.isfinite(whole).all() else None
-        out = xp.where(zero, 1, x)
-        nonzero_prod = xp.multiply.reduce(out, axis=self.axes, keepdims=True)
+        nonzero = xp.where(zero, 1, x)
+        nonzero_prod = xp.multiply.reduce(nonzero, axis=self.axes, keepdims=True)
+        if scale is not None:
+            nonzero_prod = nonzero_prod * scale
         if not xp.isfinite(nonzero_prod).all():
             return None
         zeros = xp.add.reduce(zero, axis=self.axes, keepdims=True)
-        xp.divide(nonzero_prod * (zeros == 0), out, out=out)
+        out = xp.divide(nonzero_prod * (zeros == 0), nonzero,
+                        out=nonzero if nonzero_prod.dtype == nonzero.dtype else None)
         xp.copyto(out, nonzero_prod * (zeros == 1), where=zero)
         return out
 
