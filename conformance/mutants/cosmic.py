@@ -5,18 +5,27 @@ test command, restricted per mutant to the cases of the ops that reach the mutat
     python -m conformance.mutants.cosmic impl/axes.py impl/core.py --sample 0   # every mutant
     python -m conformance.mutants.cosmic impl/core.py --sample 0 --only PowConst --only Pow
 
-cosmic-ray mutates files in place, so it works on a copy of the repository in a temporary folder
-(`--workdir` to choose and keep it); the working tree is never touched. For each file: a copy of
-`impl/` and `conformance/` is made, cosmic-ray's session is initialised (`cosmic-ray init`), a
-seeded random sample of its mutants is kept (the others are marked skipped), and `cosmic-ray exec`
-runs `python -m conformance.mutants.tool_test` for each: that command finds the mutated function,
-the ops whose cases reach it (coverage.py) and checks those cases in-process. Survivors are
-matched against `equivalent.toml` (explained survivors); the rest are listed with their diffs.
-Exit status 1 when a survivor is unexplained.
+For each file, cosmic-ray's session is initialised (`cosmic-ray init`: the tool finds every
+mutation its operators can make) and a seeded random sample of its mutants is kept (the others
+are marked skipped). Then each kept mutant is run, in one of two ways (`--exec`):
+
+- `in-process` (the default): worker processes, started once, apply each mutation with
+  cosmic-ray's own `mutate_code` to the source text in memory, load the mutated `impl` as fresh
+  modules and check the cases there (tool_test.test_mutated); the outcome and diff go into the
+  session as cosmic-ray would record them. No file is ever written, and no mutant pays for
+  starting Python, NumPy and JAX: about 40x less time per mutant than `cosmic-ray exec`.
+- `cosmic-ray`: `cosmic-ray exec`, which mutates the file on disk (in a copy of the repository
+  in the work folder) and runs `python -m conformance.mutants.tool_test` per mutant.
+
+Survivors are matched against `equivalent.toml` (explained survivors); the rest are listed with
+their diffs. Exit status 1 when a survivor is unexplained.
 """
 import argparse
+import difflib
 import fnmatch
 import json
+import multiprocessing
+import multiprocessing.connection
 import pathlib
 import random
 import shlex
@@ -27,7 +36,8 @@ import tempfile
 import time
 import tomllib
 
-from conformance.mutants import DEFAULT_CACHE, ROOT, make_store
+from conformance.mutants import (DEFAULT_CACHE, IMPL_MODULES, ROOT, cpu_count, make_store,
+                                 read_sources)
 
 HERE = pathlib.Path(__file__).resolve().parent
 EQUIVALENT = HERE / "equivalent.toml"
@@ -44,9 +54,15 @@ def parse_args(argv):
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="keep only the mutants inside this class, function or Class.method "
                              "of the file (repeatable); --sample then draws among them")
+    parser.add_argument("--exec", dest="executor", choices=("in-process", "cosmic-ray"),
+                        default="in-process", help="how mutants are run (default in-process)")
+    parser.add_argument("--jobs", type=int, default=cpu_count(),
+                        help="worker processes for --exec in-process (default: the usable CPUs)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant (default 300)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE))
-    parser.add_argument("--workdir", default=None, help="keep the copies and sessions here")
+    parser.add_argument("--workdir", default=None, help="keep the sessions (and copies) here")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the sessions already in --workdir: run their pending mutants")
     parser.add_argument("--json", metavar="FILE", help="write every mutant's outcome as JSON")
     parser.add_argument("--report-only", action="store_true",
                         help="do not run: report the sessions already in --workdir")
@@ -171,7 +187,7 @@ def collect(session, file):
                 "line": line, "mutated": mutated,
                 "outcome": (result.test_outcome.value if result.test_outcome
                             else result.worker_outcome.value),
-                "timeout": output.strip() == "timeout",
+                "timeout": output.strip() == "timeout" or "KILLED (timeout" in output,
                 "detail": next((l for l in output.splitlines()
                                 if l.startswith(("KILLED", "SURVIVED"))), output.strip()[-200:]),
                 "diff": result.diff or "",
@@ -180,26 +196,185 @@ def collect(session, file):
 
 
 def run_file(file, args, workdir, cache):
-    name = file.replace("/", "_").replace(".py", "")
-    base = workdir / name
-    pristine = make_copy(base / "pristine")
-    sandbox = make_copy(base / "sandbox")
-    config = base / "cosmic-ray.toml"
+    """cosmic-ray's session for `file` in `workdir`, initialised and sampled unless resumed, and
+    run."""
+    base = workdir / file.replace("/", "_").replace(".py", "")
     session = base / "session.sqlite"
-    write_config(config, file, pristine, cache, args.timeout)
-    # The coverage map of this very copy of impl/ (the working tree may have moved on since the
-    # last map), measured here so that no mutant's time limit pays for it.
-    from conformance.mutants import coverage
-    coverage.load_or_measure(make_store(0, cache), cache, base=pristine)
-    cr = cosmic_ray_command()
-    subprocess.run(cr + ["init", str(config), str(session)], cwd=sandbox, check=True)
-    ranges = line_ranges((ROOT / file).read_text(), args.only) if args.only else None
-    total, kept = sample_session(session, args.sample, args.sample_seed, ranges)
-    print(f"{file}: cosmic-ray made {total} mutants; running {kept}", flush=True)
+    pristine = workdir / "pristine"
+    config = base / "cosmic-ray.toml"
+    if not args.resume or not session.exists():
+        base.mkdir(parents=True, exist_ok=True)
+        session.unlink(missing_ok=True)
+        write_config(config, file, pristine, cache, args.timeout)
+        subprocess.run(cosmic_ray_command() + ["init", str(config), str(session)], cwd=pristine,
+                       check=True)
+        ranges = line_ranges((pristine / file).read_text(), args.only) if args.only else None
+        total, kept = sample_session(session, args.sample, args.sample_seed, ranges)
+        print(f"{file}: cosmic-ray made {total} mutants; running {kept}", flush=True)
     started = time.time()
-    subprocess.run(cr + ["exec", str(config), str(session)], cwd=sandbox, check=True)
+    if args.executor == "cosmic-ray":
+        sandbox = make_copy(base / "sandbox")
+        subprocess.run(cosmic_ray_command() + ["exec", str(config), str(session)], cwd=sandbox,
+                       check=True)
+    else:
+        execute_in_process(session, file, pristine, cache, args)
     print(f"{file}: ran in {time.time() - started:.0f} s", flush=True)
-    return session, total
+    return session, count_items(session)
+
+
+def prepare(pristine, cache):
+    """The coverage map of the snapshot, and a baseline check that the unmutated impl passes
+    every selected case (kills mean nothing otherwise); both fill the caches the mutants read,
+    so that no mutant's time limit pays for them."""
+    from conformance.mutants import ALL_OPS, Runner, first_line
+    from conformance.mutants import coverage
+    store = make_store(0, cache)
+    coverage.load_or_measure(store, cache, base=pristine)
+    baseline = Runner(store, timeout=None).run_sources(read_sources(pristine), (ALL_OPS,), "baseline")
+    if baseline.killed:
+        raise SystemExit(f"the unmutated impl fails {baseline.first_failure}: "
+                         f"{first_line(baseline.message)}; fix it before mutation testing")
+    print(f"baseline: the unmutated impl passes all {baseline.cases_run} selected cases "
+          f"({baseline.seconds:.0f} s)", flush=True)
+
+
+def count_items(session):
+    from cosmic_ray.work_db import use_db, WorkDB
+    with use_db(str(session), mode=WorkDB.Mode.open) as db:
+        return db.num_work_items
+
+
+def _mutation_key(item):
+    return tuple((str(m.module_path), m.operator_name, m.occurrence) for m in item.mutations)
+
+
+def execute_in_process(session, file, pristine, cache, args):
+    """Run the session's pending mutants in `args.jobs` worker processes (see `_worker`), each
+    result stored in the session as soon as it arrives (an interrupted run can be resumed). A
+    worker that dies or stops answering (a mutant that crashes the interpreter or hangs where
+    no signal reaches it) has its mutant counted killed and is replaced."""
+    from cosmic_ray.work_db import use_db, WorkDB
+    from cosmic_ray.work_item import TestOutcome, WorkResult, WorkerOutcome
+    with use_db(str(session), mode=WorkDB.Mode.open) as db:
+        queue = sorted(db.pending_work_items, key=_mutation_key)
+        if not queue:
+            return
+        total, done, killed = len(queue), 0, 0
+        context = multiprocessing.get_context("spawn")   # no JAX state forked into workers
+        workers = {}    # connection -> [process, job id in flight, when it was sent]
+        grace = 60.0    # past the per-mutant limit, which the worker enforces itself
+
+        def start():
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_worker, daemon=True,
+                                      args=(theirs, str(pristine), str(cache), args.timeout))
+            process.start()
+            theirs.close()
+            workers[mine] = [process, None, None]
+
+        def record(job_id, result):
+            nonlocal done, killed
+            db.set_result(job_id, result)
+            done += 1
+            killed += result.test_outcome == TestOutcome.KILLED
+            if done % 25 == 0 or done == total:
+                rate = (time.time() - started) / done
+                print(f"{file}: {done}/{total} run, {killed} killed; "
+                      f"about {rate * (total - done) / 60:.0f} min left", flush=True)
+
+        def lost(conn, why):
+            process, job_id, _ = workers.pop(conn)
+            process.kill()
+            process.join()
+            conn.close()
+            if job_id is not None:
+                record(job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL,
+                                          test_outcome=TestOutcome.KILLED,
+                                          output=f"KILLED ({why})", diff=None))
+            if queue:
+                start()
+
+        def dispatch(conn):
+            entry = workers[conn]
+            if not queue:
+                conn.send(None)
+                workers.pop(conn)
+                entry[0].join()
+                return
+            item = queue.pop(0)
+            mutation, = item.mutations
+            conn.send((item.job_id, str(mutation.module_path), mutation.operator_name,
+                       mutation.occurrence, dict(mutation.operator_args)))
+            entry[1], entry[2] = item.job_id, time.monotonic()
+
+        started = time.time()
+        for _ in range(max(1, min(args.jobs, len(queue)))):
+            start()
+        while workers:
+            sentinels = {entry[0].sentinel: conn for conn, entry in workers.items()}
+            for ready in multiprocessing.connection.wait(list(workers) + list(sentinels), timeout=5):
+                conn = sentinels.get(ready, ready)
+                if conn not in workers:
+                    continue
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    code = workers[conn][0].exitcode
+                    lost(conn, f"the mutant crashed its worker process (exit code {code})")
+                    continue
+                if message != "ready":
+                    job_id, outcome, output, diff = message
+                    workers[conn][1] = None
+                    record(job_id, _work_result(outcome, output, diff))
+                dispatch(conn)
+            now = time.monotonic()
+            for conn, (_, job_id, sent) in list(workers.items()):
+                if job_id is not None and now - sent > args.timeout + grace:
+                    lost(conn, f"timeout: no answer in {args.timeout + grace:g} s")
+
+
+def _work_result(outcome, output, diff):
+    from cosmic_ray.work_item import TestOutcome, WorkResult, WorkerOutcome
+    if outcome == "no-test":
+        return WorkResult(worker_outcome=WorkerOutcome.NO_TEST, output=output)
+    if outcome == "exception":
+        return WorkResult(worker_outcome=WorkerOutcome.EXCEPTION, output=output,
+                          test_outcome=TestOutcome.INCOMPETENT, diff=diff)
+    return WorkResult(worker_outcome=WorkerOutcome.NORMAL, output=output, diff=diff,
+                      test_outcome=TestOutcome.KILLED if outcome == "killed" else TestOutcome.SURVIVED)
+
+
+def _worker(conn, pristine, cache, timeout):
+    """One worker process: loads NumPy, JAX, the references and the coverage map once, then
+    takes (job id, file, operator, occurrence, operator args) until it gets None."""
+    import traceback
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from conformance.mutants import Runner
+    from conformance.mutants import coverage as coverage_module
+    from conformance.mutants.tool_test import test_mutated
+    store = make_store(0, cache)
+    original = read_sources(pristine)
+    coverage = coverage_module.load_or_measure(store, cache, pristine)
+    runner = Runner(store, timeout=timeout)
+    module_of = {rel: name for name, rel in IMPL_MODULES.items()}
+    conn.send("ready")
+    while (job := conn.recv()) is not None:
+        job_id, path, operator_name, occurrence, operator_args = job
+        module = module_of[path]
+        code = mutate_code(original[module], get_operator(operator_name)(**operator_args),
+                           occurrence)
+        if code is None:
+            conn.send((job_id, "no-test", "cosmic-ray found no such mutation", None))
+            continue
+        diff = "\n".join(["--- mutation diff ---"] + list(difflib.unified_diff(
+            original[module].split("\n"), code.split("\n"), "a/" + path, "b/" + path, lineterm="")))
+        try:
+            was_killed, output = test_mutated(runner, coverage, original, dict(original, **{module: code}))
+        except Exception:  # noqa: BLE001 - the machinery's own failure, recorded as such
+            conn.send((job_id, "exception", traceback.format_exc(), diff))
+            continue
+        conn.send((job_id, "killed" if was_killed else "survived", output, diff))
 
 
 def main(argv=None):
@@ -213,10 +388,16 @@ def main(argv=None):
     if not args.report_only:
         cosmic_ray_command()
 
+    if not args.report_only:
+        pristine = workdir / "pristine"
+        if not (args.resume and pristine.exists()):
+            # A snapshot: mutations are found in, and applied to, this copy of impl/, whatever
+            # happens to the working tree meanwhile.
+            make_copy(pristine)
+        prepare(pristine, cache)
     records, totals = [], {}
     for file in args.files:
-        name = file.replace("/", "_").replace(".py", "")
-        session = workdir / name / "session.sqlite"
+        session = workdir / file.replace("/", "_").replace(".py", "") / "session.sqlite"
         if not args.report_only:
             session, totals[file] = run_file(file, args, workdir, cache)
         records.extend(collect(session, file))
@@ -227,7 +408,7 @@ def main(argv=None):
     report(records, totals)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(records, indent=1))
-    print(f"sessions and copies: {workdir}")
+    print(f"sessions and the impl/ snapshot: {workdir}")
     return 1 if any(r["outcome"] == "survived" and not r["explained"] for r in records) else 0
 
 

@@ -16,6 +16,25 @@ from conformance.mutants import DEFAULT_CACHE, Runner, first_line, make_store, r
 from conformance.mutants import coverage as coverage_module
 
 
+def test_mutated(runner, coverage, original, mutated):
+    """Check the mutated sources on the cases of the ops that reach the changed functions.
+    Returns (killed, output): the output's last line starts with KILLED or SURVIVED."""
+    names = coverage_module.affected(original, mutated)
+    if not names:
+        return False, "no change to impl/ found: nothing to test"
+    ops = coverage_module.ops_for(names, coverage)
+    lines = [f"mutated: {', '.join(names)}"]
+    if not ops:
+        return False, "\n".join(lines + ["SURVIVED: no case of any op reaches the mutated code"])
+    result = runner.run_sources(mutated, ops, "mutant")
+    lines.append(f"ops: {', '.join(ops)}; {result.cases_run} case(s) run in {result.seconds:.1f} s")
+    if result.killed:
+        lines.append(f"KILLED ({result.status}) by {result.first_failure}: {first_line(result.message)}")
+    else:
+        lines.append("SURVIVED: every case passes")
+    return result.killed, "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m conformance.mutants.tool_test")
     parser.add_argument("--pristine", required=True, help="folder holding the unmutated impl/")
@@ -24,28 +43,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    here = pathlib.Path.cwd()
-    mutated = read_sources(here)
-    original = read_sources(args.pristine)
-    names = coverage_module.affected(original, mutated)
-    if not names:
-        print("no change to impl/ found: nothing to test")
-        return 0
     store = make_store(args.seed, args.cache or None)
     coverage = coverage_module.load_or_measure(store, args.cache or None, args.pristine)
-    ops = coverage_module.ops_for(names, coverage)
-    print(f"mutated: {', '.join(names)}")
-    if not ops:
-        print("SURVIVED: no case of any op reaches the mutated code")
-        return 0
-    runner = Runner(store, timeout=args.timeout)
-    result = runner.run_sources(mutated, ops, "mutant")
-    print(f"ops: {', '.join(ops)}; {result.cases_run} case(s) run in {result.seconds:.1f} s")
-    if result.killed:
-        print(f"KILLED ({result.status}) by {result.first_failure}: {first_line(result.message)}")
-        return 1
-    print("SURVIVED: every case passes")
-    return 0
+    killed, output = test_mutated(Runner(store, timeout=args.timeout), coverage,
+                                  read_sources(args.pristine), read_sources(pathlib.Path.cwd()))
+    print(output)
+    return 1 if killed else 0
 
 
 if __name__ == "__main__":
