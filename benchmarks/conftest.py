@@ -18,6 +18,7 @@ import pytest
 
 from benchmarks.grid import GRID_ENV, GRIDS, case_elements, cases
 from conformance.catalogue import BY_NAME
+from conformance.checks import missing_names
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_MAX_TIME = 0.15
@@ -135,9 +136,9 @@ def bench(request, benchmark, impl_module, jax_info, bench_grid):
     def go(case, contender, mode, **kwargs):
         if contender == "autograd":
             pytest.importorskip("autograd")
-        missing = [n for n in BY_NAME[case.op].needs if not hasattr(impl_module.functions, n)]
+        missing = missing_names(impl_module, BY_NAME[case.op])
         if contender == "impl" and missing:
-            pytest.skip(f"{impl_name(request.config)}.functions has no {', '.join(missing)}")
+            pytest.skip(f"{impl_name(request.config)} has no {', '.join(missing)}")
         return run_case(benchmark, case, contender, mode, impl_module=impl_module,
                         impl_name=impl_name(request.config), jax_info=jax_info, grid=bench_grid,
                         **kwargs)

@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.conftest import impl_name, timing_disabled
 from conformance.catalogue import BY_NAME
+from conformance.checks import missing_names
 
 SAMPLE_SIZE = 200
 SAMPLE_SIZE_UNTIMED = 20
@@ -53,9 +54,9 @@ def test_conformance_throughput(request, benchmark, impl_module, jax_info, state
     # Untimed (CI): a few float64 cases, one reference chunk, to check that it all runs.
     cases = sample(SAMPLE_SIZE_UNTIMED, ("float64",)) if untimed else sample(SAMPLE_SIZE)
     name = impl_name(config)
-    missing = [n for n in BY_NAME["sum"].needs if not hasattr(impl_module.functions, n)]
+    missing = missing_names(impl_module, BY_NAME["sum"])
     if missing:
-        pytest.skip(f"{name}.functions has no {', '.join(missing)}")
+        pytest.skip(f"{name} has no {', '.join(missing)}")
 
     def fresh_checker():
         return Checker(impl_module, ReferenceStore(seed, cache_dir=None), jax_info["backend"], name)

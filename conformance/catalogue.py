@@ -129,6 +129,15 @@ def near_one_with_zeros(rng, shape, dtype):
     return values.astype(dtype)
 
 
+def with_infinities(rng, shape, dtype):
+    """near_one_with_zeros with about one value in five replaced by +-inf: groups whose product
+    is infinite or NaN (inf * 0), where prod's gradient is the product of the others as IEEE
+    arithmetic gives it (the same in any order: the draw cannot overflow)."""
+    values = near_one_with_zeros(rng, shape, dtype)
+    infinite = rng.random(shape) < 1 / 5
+    return np.where(infinite, np.copysign(np.inf, rng.standard_normal(shape)), values).astype(dtype)
+
+
 def away_from_zero(rng, shape, dtype):
     """Draws for ops with a kink at 0 (relu, clip): no value within 0.05 of the kinks."""
     values = normal(rng, shape, dtype)
@@ -156,7 +165,7 @@ class OpInfo:
     numpy: Callable           # (*numpy arrays, **params) -> numpy array: result dtype and shape
     domain: Callable          # (op) -> iterable of Case
     draw: Callable = each(normal)        # (rng, shapes, dtype) -> list of input arrays
-    needs: tuple = ()                    # names the implementation's `functions` must have
+    needs: tuple = ()    # names the implementation's `functions` must have ("Variable.x": a method)
     order: int = 2                       # 0 forward, 1 + reverse mode, 2 + Hessian-vector product
     tolerance: float = 1.0               # factor on the default dtype/length tolerance
     length: Callable = lambda shapes, kw: 1   # how many terms each output element combines
@@ -336,6 +345,84 @@ def _reshape_domain(op):
                                ((2, 3), (5, -1)), ((3, 0), (0, -1))):
             yield Case(op.name, dtype, (source,), (("shape", target),), None,
                        (("shape", "invalid"),), "numpy")
+
+
+# The Variable methods (DeZero's x.reshape(*shape), x.transpose(*axes), x.T, x.sum(axis, keepdims),
+# and impl's mean/max/min): each spelling a user may write, on a few shapes; `call` names it.
+
+def _call_reshape(x, shape, call):
+    if call == "args":
+        return x.reshape(*shape)
+    return x.reshape(list(shape) if call == "list" else shape)
+
+
+def _reshape_method_domain(op):
+    for dtype in FLOATS:
+        for source, target in (((2, 3, 4), (6, 4)), ((2, 3, 4), (24,)), ((2, 3, 4), (4, -1)),
+                               ((2, 3, 4), (2, 3, 4)), ((1, 1), ())):
+            resolved = tuple(np.empty(source).reshape(target).shape)
+            for call in ("args", "tuple", "list"):
+                yield Case(op.name, dtype, (source,), (("shape", target), ("call", call)),
+                           (("shape", resolved), ("call", "args")), (("call", call),))
+        yield Case(op.name, dtype, ((2, 3),), (("shape", (5, -1)), ("call", "args")), None,
+                   (("call", "invalid"),), "numpy")
+
+
+def _call_transpose(x, axes, call):
+    if call == "T":
+        return x.T
+    if call == "none":
+        return x.transpose()
+    return x.transpose(*axes) if call == "args" else x.transpose(axes)
+
+
+def _transpose_method_domain(op):
+    for dtype in FLOATS:
+        for shape in ((3,), (2, 3), (2, 3, 4)):
+            ndim = len(shape)
+            reverse = tuple(reversed(range(ndim)))
+            for call in ("T", "none"):
+                yield Case(op.name, dtype, (shape,), (("axes", None), ("call", call)),
+                           (("axes", reverse), ("call", "args")), (("call", call),))
+            for perm in {1: ((0,), (-1,)), 2: ((1, 0), (-1, 0)), 3: ((1, 2, 0), (-1, 0, -2))}[ndim]:
+                canonical = tuple(a % ndim for a in perm)
+                for call in ("args", "tuple"):
+                    yield Case(op.name, dtype, (shape,), (("axes", perm), ("call", call)),
+                               (("axes", canonical), ("call", "args")), (("call", call),))
+
+
+def compact_reduction_domain(op):
+    """A few shapes with each axis kind, keepdims given both ways or left out, and no argument
+    at all: for the method spellings and for variants of an op already covered in full."""
+    for dtype in FLOATS:
+        for shape in ((3,), (2, 3, 4)):
+            ndim = len(shape)
+            yield Case(op.name, dtype, (shape,), (),
+                       (("axis", tuple(range(ndim))), ("keepdims", False)),
+                       (("axis", "default"), ("keepdims", "default")))
+            for axis in (None, 0, -1) + (((2, 0), (-1, 1)) if ndim == 3 else ()):
+                canonical = domains.canonical_axes(axis, ndim)
+                yield Case(op.name, dtype, (shape,), (("axis", axis),),
+                           (("axis", canonical), ("keepdims", False)),
+                           (("axis", domains.axis_kind(axis, ndim)), ("keepdims", "default")))
+                for keepdims in (False, True):
+                    yield _reduction_case(op, dtype, shape, axis, canonical, keepdims, {})
+
+
+def _method_reduction(method, jax_fn, np_fn, **extra):
+    return {**_reduction(f"{method}_method", jax_fn, np_fn, domain=compact_reduction_domain,
+                         description=f"x.{method}(axis, keepdims): arguments by position, or none",
+                         **extra),
+            "impl": lambda F, x, **kw: getattr(x, method)(*kw.values()),
+            "needs": (f"Variable.{method}",)}
+
+
+def _astype_domain(op):
+    for dtype in FLOATS + INTS:
+        for shape in ((), (3,), (2, 3)):
+            for target in FLOATS:
+                yield Case(op.name, dtype, (shape,), (("dtype", target),), (("dtype", target),),
+                           (("dtype", "same" if target == dtype else "cast"),))
 
 
 def _expand_dims_domain(op):
@@ -595,6 +682,18 @@ CATALOGUE = [
     OpInfo(**_reduction("prod", lambda: _jnp().prod, np.prod, domain=reduction_domain(),
                         draw=each(near_one_with_zeros), tolerance=2.0,
                         description="F.prod: groups with no, one and several zeros")),
+    OpInfo(**_reduction("prod_nonfinite", lambda: _jnp().prod, np.prod, impl_name="prod",
+                        domain=compact_reduction_domain, draw=each(with_infinities), tolerance=2.0,
+                        # Second derivatives sum products with infinities: inf or NaN depends
+                        # on the order of the sum, so only the first order is compared.
+                        order=1,
+                        description="F.prod over infinities and zeros: NaN and infinite gradients")),
+    OpInfo(name="prod_squared", impl=lambda F, x, **kw: F.square(F.prod(x, **kw)),
+           reference=lambda x, **kw: _jnp().square(_jnp().prod(x, **kw)),
+           numpy=lambda x, **kw: np.square(np.prod(x, **kw)), domain=compact_reduction_domain,
+           draw=each(near_one_with_zeros), needs=("prod", "square"), length=reduced_length,
+           tolerance=2.0, description="square(prod(x)): prod's upstream gradient depends on x, "
+                                      "so its second derivative goes through both arguments"),
     OpInfo(**_reduction("logsumexp", lambda: _jax().nn.logsumexp, _np_logsumexp,
                         domain=reduction_domain(), description="F.logsumexp; -inf over an empty axis")),
     OpInfo(**_reduction("var", lambda: _jnp().var, np.var,
@@ -679,6 +778,32 @@ CATALOGUE = [
            reference=lambda x, index: x[_index_for_jax(index)],
            numpy=lambda x, index: x[make_index(index)], domain=_get_item_domain, linear=True,
            description="x[index]: ints, slices, Ellipsis, None, integer arrays, boolean masks"),
+    # --- the Variable methods
+    OpInfo(**_method_reduction("sum", lambda: _jnp().sum, np.sum, linear=True)),
+    OpInfo(**_method_reduction("mean", lambda: _jnp().mean, np.mean, linear=True)),
+    OpInfo(**_method_reduction("max", lambda: _jnp().max, np.max, draw=each(with_ties),
+                               numeric_draw=each(distinct), linear=True)),
+    OpInfo(**_method_reduction("min", lambda: _jnp().min, np.min, draw=each(with_ties),
+                               numeric_draw=each(distinct), linear=True)),
+    OpInfo(name="reshape_method", impl=lambda F, x, shape, call: _call_reshape(x, shape, call),
+           reference=lambda x, shape, call: _jnp().reshape(x, shape),
+           numpy=lambda x, shape, call: np.reshape(x, shape), domain=_reshape_method_domain,
+           needs=("Variable.reshape",), linear=True,
+           description="x.reshape(*shape), x.reshape(shape) and x.reshape(list)"),
+    OpInfo(name="transpose_method", impl=lambda F, x, axes, call: _call_transpose(x, axes, call),
+           reference=lambda x, axes, call: _jnp().transpose(x, axes),
+           numpy=lambda x, axes, call: np.transpose(x, axes), domain=_transpose_method_domain,
+           needs=("Variable.transpose", "Variable.T"), linear=True,
+           description="x.T, x.transpose(), x.transpose(*axes) and x.transpose(axes)"),
+    # --- dtypes
+    OpInfo(name="astype", impl=lambda F, x, dtype: F.astype(x, dtype),
+           reference=lambda x, dtype: x.astype(dtype),
+           numpy=lambda x, dtype: x.astype(dtype), domain=_astype_domain, needs=("astype",),
+           linear=True, description="F.astype(x, dtype): the gradient comes back in x's dtype"),
+    OpInfo(**_binary("mul_float64", lambda a, b: a * b.astype("float64"),
+                     domain=binary_domain(dtypes=("float32",)), needs=("Variable.astype",),
+                     description="a * astype(b, float64) for float32 a and b: a meets a float64 "
+                                 "gradient, which must come back float32")),
     # --- linear algebra, normalizers, losses
     OpInfo(name="matmul", impl=lambda F, a, b: F.matmul(a, b), reference=_matmul_highest,
            numpy=np.matmul, domain=_matmul_domain, needs=("matmul",),

@@ -22,6 +22,14 @@ class MissingOp(Exception):
     """The implementation under test lacks a function the op needs (a skip, not a failure)."""
 
 
+def missing_names(impl, op):
+    """What `op` needs that the implementation module lacks: "functions.softmax",
+    "Variable.sum", ..."""
+    found = {"Variable": impl.Variable, "functions": impl.functions}
+    qualified = [n if n.startswith("Variable.") else f"functions.{n}" for n in op.needs]
+    return [n for n in qualified if not hasattr(found[n.split(".")[0]], n.split(".", 1)[1])]
+
+
 @dataclasses.dataclass
 class Outcome:
     """What the report records of a passing or failing case."""
@@ -102,13 +110,13 @@ class Checker:
         self.impl_name = impl_name
 
     def missing(self, op):
-        return [n for n in op.needs if not hasattr(self.F, n)]
+        return missing_names(self.impl, op)
 
     def run(self, case):
         op = BY_NAME[case.op]
         missing = self.missing(op)
         if missing:
-            raise MissingOp(f"{self.impl_name}.functions has no {', '.join(missing)}")
+            raise MissingOp(f"{self.impl_name} has no {', '.join(missing)}")
         outcome = Outcome()
         ref = None
         try:
@@ -227,6 +235,9 @@ class Checker:
         cotangent = rng.standard_normal(np.shape(y.data))
         y.grad = self.impl.Variable(cotangent)
         _call("backward", y.backward)
+        self._check_no_graph_by_default(op, case, inputs, y, [variables[i] for i in positions])
+        if np.asarray(y.data).dtype != np.float64:
+            return  # a float32 output (a cast) rounds away what the differences measure
         directions = {i: rng.standard_normal(inputs[i].shape) for i in positions}
         norm = np.sqrt(sum(float(np.sum(d * d)) for d in directions.values())) or 1.0
         analytic = 0.0
@@ -249,6 +260,29 @@ class Checker:
         if abs(numeric - analytic) > 1e-6 * (1 + abs(analytic) + abs(center)):
             raise Mismatch(f"directional derivative by central differences (float64, h={h}) is "
                            f"{numeric!r}, the implementation's backward gives {analytic!r}")
+
+    def _check_no_graph_by_default(self, op, case, inputs, y, variables):
+        """DeZero's graph rules: `backward()` with its defaults records no graph of the
+        gradients (create_graph=False), and a forward under `no_grad()` records none at all."""
+        for i, x in enumerate(variables):
+            if getattr(x.grad, "creator", None) is not None:
+                raise Mismatch(f"backward() with its defaults recorded a graph for the gradient of "
+                               f"input {i} (its .creator is set): create_graph must default to False")
+        no_grad = getattr(self.impl, "no_grad", None)
+        if no_grad is None:
+            return
+
+        def forward_without_graph():
+            with no_grad():
+                return op.impl(self.F, *self._variables(inputs), **case.kwargs)
+
+        plain = _call("forward under no_grad()", forward_without_graph)
+        if getattr(plain, "creator", None) is not None:
+            raise Mismatch("the forward under no_grad() recorded a graph (the output's .creator "
+                           "is set)")
+        if not np.array_equal(self._as_array("forward result under no_grad()", plain), y.data,
+                              equal_nan=True):
+            raise Mismatch("the forward under no_grad() gives other values than with the graph")
 
     def _repro(self, op, case, ref):
         return (

@@ -377,13 +377,27 @@ class ExclusiveProd(Function):
         grouped, undo = _group_last_variable(x, self.axes)
         gg, _ = _group_last_variable(g, self.axes)
         n = grouped.shape[-1]
-        eye = xp.eye(n, dtype=x.dtype)
-        off = 1 - eye
-        # pairs[..., j, k] is x_k with x_j replaced by 1
-        pairs = broadcast_to(expand_dims(grouped, -2), grouped.shape + (n,)) * off + eye
+        diagonal = xp.eye(n, dtype=bool)
+        # pairs[..., j, k] is x_k with x_j replaced by 1 (filled, as x * 0 + 1 is NaN at x = inf)
+        pairs = Fill(diagonal, 1)(broadcast_to(expand_dims(grouped, -2), grouped.shape + (n,)))
         both_out = ExclusiveProd((pairs.ndim - 1,))(pairs)
-        gx = sum(expand_dims(gg, -2) * both_out * off, axis=-1)
+        gx = sum(expand_dims(gg, -2) * Fill(diagonal, 0)(both_out), axis=-1)
         return undo(gx)
+
+
+class Fill(Function):
+    """x with `value` where `mask` (broadcast against x) is True; no gradient flows there."""
+
+    def __init__(self, mask, value):
+        self.mask = mask
+        self.value = value
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.where(self.mask, xp.asarray(self.value, dtype=x.dtype), x)
+
+    def backward(self, gy):
+        return Fill(self.mask, 0)(gy)
 
 
 def _grouping(shape, axes):

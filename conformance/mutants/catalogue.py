@@ -116,7 +116,7 @@ MUTANTS = [
         "permutation instead of its inverse"),
     mutant(
         "prod-second-derivative-keeps-diagonal", FUNCS,
-        "        gx = sum(expand_dims(gg, -2) * both_out * off, axis=-1)",
+        "        gx = sum(expand_dims(gg, -2) * Fill(diagonal, 0)(both_out), axis=-1)",
         "        gx = sum(expand_dims(gg, -2) * both_out, axis=-1)",
         ("prod",),
         "the Hessian of prod gets a non-zero diagonal (d^2 prod / dx_i^2 is 0)"),

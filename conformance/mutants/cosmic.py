@@ -21,6 +21,7 @@ Survivors are matched against `equivalent.toml` (explained survivors); the rest 
 their diffs. Exit status 1 when a survivor is unexplained.
 """
 import argparse
+import contextlib
 import difflib
 import fnmatch
 import json
@@ -41,6 +42,9 @@ from conformance.mutants import (DEFAULT_CACHE, IMPL_MODULES, ROOT, cpu_count, m
 
 HERE = pathlib.Path(__file__).resolve().parent
 EQUIVALENT = HERE / "equivalent.toml"
+# How long past the per-mutant limit (which the worker enforces itself, with a signal) a worker
+# may stay silent before it is stopped: a hang inside C code, where no signal handler runs.
+NO_ANSWER_GRACE_S = 60.0
 
 
 def parse_args(argv):
@@ -63,10 +67,14 @@ def parse_args(argv):
     parser.add_argument("--workdir", default=None, help="keep the sessions (and copies) here")
     parser.add_argument("--resume", action="store_true",
                         help="continue the sessions already in --workdir: run their pending mutants")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="with --resume: run the survivors again too (after adding cases)")
     parser.add_argument("--json", metavar="FILE", help="write every mutant's outcome as JSON")
     parser.add_argument("--report-only", action="store_true",
                         help="do not run: report the sessions already in --workdir")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.resume = args.resume or args.rerun_survivors
+    return args
 
 
 def cosmic_ray_command():
@@ -211,6 +219,8 @@ def run_file(file, args, workdir, cache):
         ranges = line_ranges((pristine / file).read_text(), args.only) if args.only else None
         total, kept = sample_session(session, args.sample, args.sample_seed, ranges)
         print(f"{file}: cosmic-ray made {total} mutants; running {kept}", flush=True)
+    elif args.rerun_survivors:
+        print(f"{file}: {forget_survivors(session)} survivors to run again", flush=True)
     started = time.time()
     if args.executor == "cosmic-ray":
         sandbox = make_copy(base / "sandbox")
@@ -238,6 +248,13 @@ def prepare(pristine, cache):
           f"({baseline.seconds:.0f} s)", flush=True)
 
 
+def forget_survivors(session):
+    """Delete the survivors' results from the session, so that they are pending again."""
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(session)) as db, db:
+        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+
+
 def count_items(session):
     from cosmic_ray.work_db import use_db, WorkDB
     with use_db(str(session), mode=WorkDB.Mode.open) as db:
@@ -248,11 +265,11 @@ def _mutation_key(item):
     return tuple((str(m.module_path), m.operator_name, m.occurrence) for m in item.mutations)
 
 
-def execute_in_process(session, file, pristine, cache, args):
-    """Run the session's pending mutants in `args.jobs` worker processes (see `_worker`), each
-    result stored in the session as soon as it arrives (an interrupted run can be resumed). A
-    worker that dies or stops answering (a mutant that crashes the interpreter or hangs where
-    no signal reaches it) has its mutant counted killed and is replaced."""
+def execute_in_process(session, file, pristine, cache, args, worker=None):
+    """Run the session's pending mutants in `args.jobs` worker processes (`worker`, default
+    `_worker`), each result stored in the session as soon as it arrives (an interrupted run can
+    be resumed). A worker that dies or stops answering (a mutant that crashes the interpreter
+    or hangs where no signal reaches it) has its mutant counted killed and is replaced."""
     from cosmic_ray.work_db import use_db, WorkDB
     from cosmic_ray.work_item import TestOutcome, WorkResult, WorkerOutcome
     with use_db(str(session), mode=WorkDB.Mode.open) as db:
@@ -262,11 +279,11 @@ def execute_in_process(session, file, pristine, cache, args):
         total, done, killed = len(queue), 0, 0
         context = multiprocessing.get_context("spawn")   # no JAX state forked into workers
         workers = {}    # connection -> [process, job id in flight, when it was sent]
-        grace = 60.0    # past the per-mutant limit, which the worker enforces itself
+        limit = args.timeout + NO_ANSWER_GRACE_S
 
         def start():
             mine, theirs = context.Pipe()
-            process = context.Process(target=_worker, daemon=True,
+            process = context.Process(target=worker or _worker, daemon=True,
                                       args=(theirs, str(pristine), str(cache), args.timeout))
             process.start()
             theirs.close()
@@ -312,13 +329,15 @@ def execute_in_process(session, file, pristine, cache, args):
             start()
         while workers:
             sentinels = {entry[0].sentinel: conn for conn, entry in workers.items()}
-            for ready in multiprocessing.connection.wait(list(workers) + list(sentinels), timeout=5):
+            for ready in multiprocessing.connection.wait(list(workers) + list(sentinels),
+                                                          timeout=min(5.0, limit)):
                 conn = sentinels.get(ready, ready)
                 if conn not in workers:
                     continue
                 try:
                     message = conn.recv()
                 except (EOFError, OSError):
+                    workers[conn][0].join(1)
                     code = workers[conn][0].exitcode
                     lost(conn, f"the mutant crashed its worker process (exit code {code})")
                     continue
@@ -329,8 +348,8 @@ def execute_in_process(session, file, pristine, cache, args):
                 dispatch(conn)
             now = time.monotonic()
             for conn, (_, job_id, sent) in list(workers.items()):
-                if job_id is not None and now - sent > args.timeout + grace:
-                    lost(conn, f"timeout: no answer in {args.timeout + grace:g} s")
+                if job_id is not None and now - sent > limit:
+                    lost(conn, f"timeout: no answer in {limit:g} s")
 
 
 def _work_result(outcome, output, diff):
