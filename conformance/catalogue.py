@@ -132,10 +132,20 @@ def near_one_with_zeros(rng, shape, dtype):
 def with_infinities(rng, shape, dtype):
     """near_one_with_zeros with about one value in five replaced by +-inf: groups whose product
     is infinite or NaN (inf * 0), where prod's gradient is the product of the others as IEEE
-    arithmetic gives it (the same in any order: the draw cannot overflow)."""
+    arithmetic gives it (the same in any order: the draw cannot overflow). Half the draws have
+    no zero at all."""
     values = near_one_with_zeros(rng, shape, dtype)
+    if rng.random() < 0.5:
+        values = np.where(values == 0, 1, values)
     infinite = rng.random(shape) < 1 / 5
     return np.where(infinite, np.copysign(np.inf, rng.standard_normal(shape)), values).astype(dtype)
+
+
+def with_exact_zeros(rng, shape, dtype):
+    """away_from_zero with about one value in five exactly 0: the kink itself, where relu's
+    gradient is 0 in JAX."""
+    values = away_from_zero(rng, shape, dtype)
+    return np.where(rng.random(shape) < 1 / 5, 0, values).astype(dtype)
 
 
 def away_from_zero(rng, shape, dtype):
@@ -445,7 +455,8 @@ def _expand_dims_domain(op):
 
 def _squeeze_domain(op):
     for dtype in FLOATS + INTS:
-        for shape in ((1,), (3, 1), (1, 3, 1), (2, 1, 3, 1), (1, 1, 1)):
+        # (2, 0, 1): axis=None squeezes the size-1 dim and keeps the empty one.
+        for shape in ((1,), (3, 1), (1, 3, 1), (2, 1, 3, 1), (1, 1, 1), (2, 0, 1)):
             ndim = len(shape)
             ones = [i for i, n in enumerate(shape) if n == 1]
             yield Case(op.name, dtype, (shape,), (("axis", None),), (("axis", None),),
@@ -688,6 +699,13 @@ CATALOGUE = [
                         # on the order of the sum, so only the first order is compared.
                         order=1,
                         description="F.prod over infinities and zeros: NaN and infinite gradients")),
+    OpInfo(name="prod_times_float64",
+           impl=lambda F, x, **kw: F.prod(x, **kw) * np.float64(1.5),
+           reference=lambda x, **kw: _jnp().prod(x, **kw) * np.float64(1.5),
+           numpy=lambda x, **kw: np.prod(x, **kw) * np.float64(1.5), domain=compact_reduction_domain,
+           draw=each(near_one_with_zeros), needs=("prod",), length=reduced_length, tolerance=2.0,
+           description="prod(x) * np.float64(1.5): a float32 prod gets a float64 upstream "
+                       "gradient, and x's gradient must come back float32"),
     OpInfo(name="prod_squared", impl=lambda F, x, **kw: F.square(F.prod(x, **kw)),
            reference=lambda x, **kw: _jnp().square(_jnp().prod(x, **kw)),
            numpy=lambda x, **kw: np.square(np.prod(x, **kw)), domain=compact_reduction_domain,
@@ -715,7 +733,7 @@ CATALOGUE = [
     OpInfo(**_unary("sigmoid", lambda: _jax().nn.sigmoid, lambda x: 1 / (1 + np.exp(-x)),
                     tolerance=2.0, domain=unary_domain(dtypes=FLOATS))),  # jax.nn rejects ints
     OpInfo(**_unary("relu", lambda: _jax().nn.relu, lambda x: np.maximum(x, 0),
-                    draw=each(away_from_zero), linear=True)),
+                    draw=each(with_exact_zeros), numeric_draw=each(away_from_zero), linear=True)),
     OpInfo(name="clip", impl=lambda F, x, x_min, x_max: F.clip(x, x_min, x_max),
            reference=lambda x, x_min, x_max: _jnp().clip(x, x_min, x_max),
            numpy=lambda x, x_min, x_max: np.clip(x, x_min, x_max), draw=each(away_from_zero),

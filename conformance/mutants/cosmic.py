@@ -414,17 +414,28 @@ def main(argv=None):
             # happens to the working tree meanwhile.
             make_copy(pristine)
         prepare(pristine, cache)
-    records, totals = [], {}
+    records, totals, complete = [], {}, []
     for file in args.files:
         session = workdir / file.replace("/", "_").replace(".py", "") / "session.sqlite"
         if not args.report_only:
             session, totals[file] = run_file(file, args, workdir, cache)
-        records.extend(collect(session, file))
+        found = collect(session, file)
+        records.extend(found)
+        if len(found) == count_items(session):
+            complete.append(file)
 
+    used = set()
     for record in records:
         entry = explain(record, entries) if record["outcome"] == "survived" else None
         record["explained"] = entry["reason"] if entry else None
+        if entry:
+            used.add(id(entry))
     report(records, totals)
+    # Only a run of every mutant of a file can tell that an explanation has nothing left to explain.
+    unused = [e for e in entries if e["file"] in complete and id(e) not in used]
+    for entry in unused:
+        print(f"\nunused entry of equivalent.toml (its mutants are now killed or gone): "
+              f"{entry['file']}: {entry['line']}" + (f" -> {entry['mutated']}" if "mutated" in entry else ""))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(records, indent=1))
     print(f"sessions and the impl/ snapshot: {workdir}")

@@ -132,3 +132,13 @@ def test_integer_forward_matches_numpy(fn, reference):
     expected = reference(INT.copy())
     assert y.dtype == expected.dtype
     np.testing.assert_array_equal(y.data, expected)
+
+
+def test_an_integer_input_keeps_a_float_gradient_where_the_derivative_is_not_integral():
+    # The engine casts gradients back to float inputs' dtypes only: an integer input's float
+    # gradient is not truncated.
+    x = Variable(np.array([0, 1, 2]))
+    y = F.exp(x) * 0.5
+    y.backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.data, 0.5 * np.exp([0, 1, 2]))
