@@ -11,7 +11,7 @@ are marked skipped). Then each kept mutant is run, in one of two ways (`--exec`)
 
 - `in-process` (the default): worker processes, started once, apply each mutation with
   cosmic-ray's own `mutate_code` to the source text in memory, load the mutated `impl` as fresh
-  modules and check the cases there (tool_test.test_mutated); the outcome and diff go into the
+  modules and check the cases there (tool_test.check_mutated); the outcome and diff go into the
   session as cosmic-ray would record them. No file is ever written, and no mutant pays for
   starting Python, NumPy and JAX: about 40x less time per mutant than `cosmic-ray exec`.
 - `cosmic-ray`: `cosmic-ray exec`, which mutates the file on disk (in a copy of the repository
@@ -371,7 +371,7 @@ def _worker(conn, pristine, cache, timeout):
     from cosmic_ray.plugins import get_operator
     from conformance.mutants import Runner
     from conformance.mutants import coverage as coverage_module
-    from conformance.mutants.tool_test import test_mutated
+    from conformance.mutants.tool_test import check_mutated
     store = make_store(0, cache)
     original = read_sources(pristine)
     coverage = coverage_module.load_or_measure(store, cache, pristine)
@@ -389,7 +389,7 @@ def _worker(conn, pristine, cache, timeout):
         diff = "\n".join(["--- mutation diff ---"] + list(difflib.unified_diff(
             original[module].split("\n"), code.split("\n"), "a/" + path, "b/" + path, lineterm="")))
         try:
-            was_killed, output = test_mutated(runner, coverage, original, dict(original, **{module: code}))
+            was_killed, output = check_mutated(runner, coverage, original, dict(original, **{module: code}))
         except Exception:  # noqa: BLE001 - the machinery's own failure, recorded as such
             conn.send((job_id, "exception", traceback.format_exc(), diff))
             continue

@@ -16,7 +16,7 @@ from conformance.mutants import DEFAULT_CACHE, Runner, first_line, make_store, r
 from conformance.mutants import coverage as coverage_module
 
 
-def test_mutated(runner, coverage, original, mutated):
+def check_mutated(runner, coverage, original, mutated):
     """Check the mutated sources on the cases of the ops that reach the changed functions.
     Returns (killed, output): the output's last line starts with KILLED or SURVIVED."""
     names = coverage_module.affected(original, mutated)
@@ -45,7 +45,7 @@ def main(argv=None):
 
     store = make_store(args.seed, args.cache or None)
     coverage = coverage_module.load_or_measure(store, args.cache or None, args.pristine)
-    killed, output = test_mutated(Runner(store, timeout=args.timeout), coverage,
+    killed, output = check_mutated(Runner(store, timeout=args.timeout), coverage,
                                   read_sources(args.pristine), read_sources(pathlib.Path.cwd()))
     print(output)
     return 1 if killed else 0
