@@ -530,7 +530,9 @@ class BroadcastTo(Function):
         return get_array_module(x).broadcast_to(x, self.shape)
 
     def backward(self, gy):
-        return sum_to(gy, self.inputs[0].shape)
+        # SumTo itself, not sum_to: the shapes are compatible by construction, and at 10^6
+        # elements sum_to's checks are a tenth of the time.
+        return SumTo(self.inputs[0].shape)(gy)
 
 
 class SumTo(Function):
@@ -541,11 +543,11 @@ class SumTo(Function):
         lead = x.ndim - len(self.shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
-        y = get_array_module(x).sum(x, axis=axes, keepdims=True)
+        y = get_array_module(x).add.reduce(x, axis=axes, keepdims=True)
         return y.reshape(self.shape) if lead else y
 
     def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
+        return BroadcastTo(self.inputs[0].shape)(gy)
 
 
 def broadcast_to(x, shape):
