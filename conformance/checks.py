@@ -235,7 +235,7 @@ class Checker:
         cotangent = rng.standard_normal(np.shape(y.data))
         y.grad = self.impl.Variable(cotangent)
         _call("backward", y.backward)
-        self._check_no_graph_by_default(op, case, inputs, y, [variables[i] for i in positions])
+        self._check_no_graph_by_default(op, case, inputs, y, {i: variables[i] for i in positions})
         if np.asarray(y.data).dtype != np.float64:
             return  # a float32 output (a cast) rounds away what the differences measure
         directions = {i: rng.standard_normal(inputs[i].shape) for i in positions}
@@ -264,7 +264,7 @@ class Checker:
     def _check_no_graph_by_default(self, op, case, inputs, y, variables):
         """DeZero's graph rules: `backward()` with its defaults records no graph of the
         gradients (create_graph=False), and a forward under `no_grad()` records none at all."""
-        for i, x in enumerate(variables):
+        for i, x in variables.items():
             if getattr(x.grad, "creator", None) is not None:
                 raise Mismatch(f"backward() with its defaults recorded a graph for the gradient of "
                                f"input {i} (its .creator is set): create_graph must default to False")

@@ -278,7 +278,7 @@ def execute_in_process(session, file, pristine, cache, args, worker=None):
             return
         total, done, killed = len(queue), 0, 0
         context = multiprocessing.get_context("spawn")   # no JAX state forked into workers
-        workers = {}    # connection -> [process, job id in flight, when it was sent]
+        workers = {}    # connection -> [process, job id in flight, when it was sent, ready]
         limit = args.timeout + NO_ANSWER_GRACE_S
 
         def start():
@@ -287,7 +287,7 @@ def execute_in_process(session, file, pristine, cache, args, worker=None):
                                       args=(theirs, str(pristine), str(cache), args.timeout))
             process.start()
             theirs.close()
-            workers[mine] = [process, None, None]
+            workers[mine] = [process, None, None, False]
 
         def record(job_id, result):
             nonlocal done, killed
@@ -300,7 +300,7 @@ def execute_in_process(session, file, pristine, cache, args, worker=None):
                       f"about {rate * (total - done) / 60:.0f} min left", flush=True)
 
         def lost(conn, why):
-            process, job_id, _ = workers.pop(conn)
+            process, job_id, _, _ = workers.pop(conn)
             process.kill()
             process.join()
             conn.close()
@@ -339,15 +339,21 @@ def execute_in_process(session, file, pristine, cache, args, worker=None):
                 except (EOFError, OSError):
                     workers[conn][0].join(1)
                     code = workers[conn][0].exitcode
+                    if not workers[conn][3]:
+                        # Not a mutant's doing: replacing the worker would fail the same way.
+                        raise SystemExit(f"a mutant worker died while starting (exit code {code}); "
+                                         f"its error is printed above")
                     lost(conn, f"the mutant crashed its worker process (exit code {code})")
                     continue
-                if message != "ready":
+                if message == "ready":
+                    workers[conn][3] = True
+                else:
                     job_id, outcome, output, diff = message
                     workers[conn][1] = None
                     record(job_id, _work_result(outcome, output, diff))
                 dispatch(conn)
             now = time.monotonic()
-            for conn, (_, job_id, sent) in list(workers.items()):
+            for conn, (_, job_id, sent, _) in list(workers.items()):
                 if job_id is not None and now - sent > limit:
                     lost(conn, f"timeout: no answer in {limit:g} s")
 

@@ -20,3 +20,8 @@ def worker(conn, pristine, cache, timeout):
         outcome = "killed" if occurrence == KILLED else "survived"
         conn.send((job_id, outcome, f"{outcome.upper()}: by the fake worker",
                    f"--- mutation diff ---\n-{path} line\n+{path} {operator}"))
+
+
+def broken_worker(conn, pristine, cache, timeout):
+    """A worker that cannot start (say, an import error): it never says it is ready."""
+    os._exit(5)

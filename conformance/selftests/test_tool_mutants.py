@@ -5,6 +5,8 @@ import argparse
 import json
 import subprocess
 
+import pytest
+
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import MutationSpec, WorkItem
 
@@ -44,6 +46,14 @@ def test_every_outcome_is_stored_and_crashes_and_hangs_count_as_kills(tmp_path, 
     assert crashed["outcome"] == "killed" and "exit code 3" in crashed["detail"]
     hung = by_occurrence[fake.HANGS]
     assert hung["outcome"] == "killed" and hung["timeout"] and "no answer in 1.5 s" in hung["detail"]
+
+
+def test_a_worker_that_cannot_start_stops_the_run_instead_of_being_replaced(tmp_path):
+    session = tmp_path / "session.sqlite"
+    fake_session(session, [fake.KILLED])
+    with pytest.raises(SystemExit, match=r"died while starting \(exit code 5\)"):
+        cosmic.execute_in_process(session, "impl/axes.py", tmp_path, tmp_path,
+                                  argparse.Namespace(jobs=1, timeout=5.0), worker=fake.broken_worker)
 
 
 def test_an_interrupted_run_resumes_with_the_pending_mutants_only_and_survivors_can_rerun(tmp_path):
