@@ -203,11 +203,16 @@ def collect(session, file):
     return records
 
 
+def session_path(workdir, file):
+    """Where cosmic-ray's session for `file` lives in the work folder."""
+    return workdir / file.replace("/", "_").replace(".py", "") / "session.sqlite"
+
+
 def run_file(file, args, workdir, cache):
     """cosmic-ray's session for `file` in `workdir`, initialised and sampled unless resumed, and
     run."""
-    base = workdir / file.replace("/", "_").replace(".py", "")
-    session = base / "session.sqlite"
+    session = session_path(workdir, file)
+    base = session.parent
     pristine = workdir / "pristine"
     config = base / "cosmic-ray.toml"
     if not args.resume or not session.exists():
@@ -229,7 +234,6 @@ def run_file(file, args, workdir, cache):
     else:
         execute_in_process(session, file, pristine, cache, args)
     print(f"{file}: ran in {time.time() - started:.0f} s", flush=True)
-    return session, count_items(session)
 
 
 def prepare(pristine, cache):
@@ -422,12 +426,15 @@ def main(argv=None):
         prepare(pristine, cache)
     records, totals, complete = [], {}, []
     for file in args.files:
-        session = workdir / file.replace("/", "_").replace(".py", "") / "session.sqlite"
+        session = session_path(workdir, file)
         if not args.report_only:
-            session, totals[file] = run_file(file, args, workdir, cache)
+            run_file(file, args, workdir, cache)
         found = collect(session, file)
         records.extend(found)
-        if len(found) == count_items(session):
+        generated = count_items(session)
+        if not args.report_only:
+            totals[file] = generated
+        if len(found) == generated:
             complete.append(file)
 
     used = set()
